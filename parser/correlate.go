@@ -1,0 +1,300 @@
+package parser
+
+import (
+	"hash/maphash"
+	"time"
+)
+
+// Config bounds and times the correlator. Zero values take the defaults.
+type Config struct {
+	// Timeout closes an event that got no closing record (EOE, PROCTITLE)
+	// within this long, measured both in log time (the newest record
+	// timestamp seen, so old files replay correctly) and in wall time since
+	// the Tick before its first record (so a quiet live source still
+	// flushes). Default 2s.
+	Timeout time.Duration
+	// MaxInFlight bounds the open events; when a new one would exceed it,
+	// the oldest is closed with ReasonEvicted. Default 4096.
+	MaxInFlight int
+	// MaxEventRecords and MaxEventBytes bound one event; records past
+	// them are dropped and counted. Defaults 16384 records, 8 MiB.
+	MaxEventRecords int
+	MaxEventBytes   int
+	// Recent is how many closed events are remembered to recognise late and
+	// duplicate records for them. Default 8192.
+	Recent int
+}
+
+func (c *Config) defaults() {
+	if c.Timeout <= 0 {
+		c.Timeout = 2 * time.Second
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = 4096
+	}
+	if c.MaxEventRecords <= 0 {
+		c.MaxEventRecords = 16384
+	}
+	if c.MaxEventBytes <= 0 {
+		c.MaxEventBytes = 8 << 20
+	}
+	if c.Recent <= 0 {
+		c.Recent = 8192
+	}
+}
+
+// Stats counts what the correlator saw and what it did not pass on.
+type Stats struct {
+	Records     uint64 // records accepted by Add
+	ParseErrors uint64 // lines counted by ParseError
+	Events      uint64 // events emitted
+	// ClosedBy counts emitted events per Reason (eoe, proctitle,
+	// standalone, timeout, flush, evicted).
+	ClosedBy [numReasons]uint64
+	// Evicted is ClosedBy[ReasonEvicted]: partial events closed early
+	// because MaxInFlight was reached.
+	Evicted uint64
+	// Duplicates: records identical to one already in their open event.
+	Duplicates uint64
+	// LateRecords: records for an event already emitted (dropped).
+	LateRecords uint64
+	// DroppedRecords: records past MaxEventRecords/MaxEventBytes.
+	DroppedRecords uint64
+	// InFlight is the number of open events now; MaxInFlightSeen its peak.
+	InFlight        int
+	MaxInFlightSeen int
+}
+
+// Correlator joins records into events by (node, timestamp, serial). It is
+// not safe for concurrent use.
+type Correlator struct {
+	cfg     Config
+	emit    func(*Event)
+	open    map[eventKey]*Event
+	head    *Event // oldest open event
+	tail    *Event
+	free    []*Event
+	recent  recentSet
+	seed    maphash.Seed
+	clock   int64 // newest record time seen, ms
+	wall    int64 // wall time of the last Tick, ms
+	timeout int64 // ms
+	stats   Stats
+	maxFree int
+}
+
+// New returns a correlator that calls emit for every event it closes. The
+// event is only valid during the call.
+func New(cfg Config, emit func(*Event)) *Correlator {
+	cfg.defaults()
+	return &Correlator{
+		cfg:     cfg,
+		emit:    emit,
+		open:    make(map[eventKey]*Event, 256),
+		recent:  newRecentSet(cfg.Recent),
+		seed:    maphash.MakeSeed(),
+		timeout: cfg.Timeout.Milliseconds(),
+		maxFree: 64,
+	}
+}
+
+// Stats returns the counters.
+func (c *Correlator) Stats() Stats {
+	s := c.stats
+	s.InFlight = len(c.open)
+	s.Evicted = s.ClosedBy[ReasonEvicted]
+	return s
+}
+
+// ParseError counts a line the parser rejected.
+func (c *Correlator) ParseError() { c.stats.ParseErrors++ }
+
+// Add files one parsed record into its event and emits every event this
+// closes. The record is copied; the caller may reuse its line.
+func (c *Correlator) Add(r *Record) {
+	c.stats.Records++
+	key := eventKey{sec: r.Sec, msec: r.Msec, serial: r.Serial}
+	if r.Node.Len > 0 {
+		key.node = maphash.Bytes(c.seed, r.Bytes(r.Node)) | 1
+	}
+	ts := r.Sec*1000 + int64(r.Msec)
+	if ts > c.clock {
+		c.clock = ts
+	}
+
+	e := c.open[key]
+	if e == nil {
+		if c.recent.has(key) {
+			if r.Type != TypeEOE {
+				c.stats.LateRecords++
+			}
+			return
+		}
+		if r.Type == TypeEOE {
+			return // the end of an event whose records we never saw
+		}
+		if Standalone(r.Type) {
+			e = c.newEvent(key, r)
+			e.add(r, 0)
+			c.close(e, ReasonStandalone)
+			c.expire()
+			return
+		}
+		if len(c.open) >= c.cfg.MaxInFlight {
+			c.close(c.head, ReasonEvicted)
+		}
+		e = c.newEvent(key, r)
+		c.open[key] = e
+		e.inFlight = true
+		c.push(e)
+		if len(c.open) > c.stats.MaxInFlightSeen {
+			c.stats.MaxInFlightSeen = len(c.open)
+		}
+	}
+
+	switch r.Type {
+	case TypeEOE:
+		c.close(e, ReasonEOE)
+	default:
+		h := maphash.Bytes(c.seed, r.Line[r.Body.Off:])
+		for i := range e.spans {
+			if e.spans[i].hash == h && e.Records[i].Type == r.Type {
+				c.stats.Duplicates++
+				return
+			}
+		}
+		if len(e.Records) >= c.cfg.MaxEventRecords || e.bytes+len(r.Line) > c.cfg.MaxEventBytes {
+			e.Dropped++
+			c.stats.DroppedRecords++
+		} else {
+			e.add(r, h)
+		}
+		if r.Type == TypeProctitle {
+			c.close(e, ReasonProctitle)
+		}
+	}
+	c.expire()
+}
+
+// Tick tells the correlator the wall time and closes every event that has
+// been open longer than the timeout. Call it regularly (every read, or at
+// least every second when the source is idle).
+func (c *Correlator) Tick(now time.Time) {
+	first := c.wall == 0
+	c.wall = now.UnixMilli()
+	if first { // events opened before the first Tick start their wait now
+		for e := c.head; e != nil; e = e.next {
+			e.wall = c.wall
+		}
+	}
+	for e := c.head; e != nil && c.wall-e.wall > c.timeout; e = c.head {
+		c.close(e, ReasonTimeout)
+	}
+	c.expire()
+}
+
+// Flush closes every open event (end of input).
+func (c *Correlator) Flush() {
+	for c.head != nil {
+		c.close(c.head, ReasonFlush)
+	}
+}
+
+// expire closes events older than the timeout in log time. Events are
+// listed by arrival, and arrival times only grow, so the oldest is first.
+func (c *Correlator) expire() {
+	for e := c.head; e != nil && c.clock-e.arrival > c.timeout; e = c.head {
+		c.close(e, ReasonTimeout)
+	}
+}
+
+func (c *Correlator) newEvent(key eventKey, r *Record) *Event {
+	var e *Event
+	if n := len(c.free); n > 0 {
+		e = c.free[n-1]
+		c.free = c.free[:n-1]
+	} else {
+		e = &Event{}
+	}
+	e.key = key
+	e.Sec, e.Msec, e.Serial = r.Sec, r.Msec, r.Serial
+	e.node = append(e.node[:0], r.Bytes(r.Node)...)
+	e.arrival = c.clock
+	e.wall = c.wall
+	return e
+}
+
+func (c *Correlator) close(e *Event, why Reason) {
+	if e.inFlight {
+		delete(c.open, e.key)
+		c.unlink(e)
+	}
+	c.recent.add(e.key)
+	e.Reason = why
+	e.seal()
+	c.stats.Events++
+	c.stats.ClosedBy[why]++
+	c.emit(e)
+	// Keep a few events, not ones that grew huge.
+	if len(c.free) < c.maxFree && cap(e.buf) <= 1<<20 {
+		e.reset()
+		c.free = append(c.free, e)
+	}
+}
+
+func (c *Correlator) push(e *Event) {
+	e.prev = c.tail
+	if c.tail != nil {
+		c.tail.next = e
+	} else {
+		c.head = e
+	}
+	c.tail = e
+}
+
+func (c *Correlator) unlink(e *Event) {
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		c.head = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		c.tail = e.prev
+	}
+	e.prev, e.next = nil, nil
+	e.inFlight = false
+}
+
+// recentSet remembers the last n closed event keys.
+type recentSet struct {
+	ring []eventKey
+	set  map[eventKey]struct{}
+	next int
+	full bool
+}
+
+func newRecentSet(n int) recentSet {
+	return recentSet{ring: make([]eventKey, n), set: make(map[eventKey]struct{}, n)}
+}
+
+func (s *recentSet) has(k eventKey) bool {
+	_, ok := s.set[k]
+	return ok
+}
+
+func (s *recentSet) add(k eventKey) {
+	if _, ok := s.set[k]; ok {
+		return
+	}
+	if s.full {
+		delete(s.set, s.ring[s.next])
+	}
+	s.ring[s.next] = k
+	s.set[k] = struct{}{}
+	s.next++
+	if s.next == len(s.ring) {
+		s.next, s.full = 0, true
+	}
+}

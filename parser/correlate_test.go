@@ -1,0 +1,491 @@
+package parser
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/whokilledit/linuxaudit/internal/corpus"
+)
+
+// collected is an emitted event, copied out of the correlator.
+type collected struct {
+	key     string
+	reason  Reason
+	lines   []string
+	dropped int
+}
+
+func keyOf(node []byte, sec int64, msec uint16, serial uint32) string {
+	return fmt.Sprintf("%s|%d.%03d:%d", node, sec, msec, serial)
+}
+
+func collect(out *[]collected) func(*Event) {
+	return func(e *Event) {
+		c := collected{key: keyOf(e.Node(), e.Sec, e.Msec, e.Serial), reason: e.Reason, dropped: e.Dropped}
+		for i := range e.Records {
+			c.lines = append(c.lines, string(e.Records[i].Line))
+		}
+		*out = append(*out, c)
+	}
+}
+
+// feed parses every line into the correlator; it fails on parse errors.
+func feed(t testing.TB, c *Correlator, lines [][]byte) {
+	t.Helper()
+	var r Record
+	for _, l := range lines {
+		if err := Parse(l, &r); err != nil {
+			t.Fatalf("%v: %q", err, l)
+		}
+		c.Add(&r)
+	}
+}
+
+// distinctKeys returns the (node, time, serial) of every line, in first
+// appearance order, and the lines of each.
+func distinctKeys(t testing.TB, lines [][]byte) (order []string, byKey map[string][]string) {
+	byKey = map[string][]string{}
+	var r Record
+	for _, l := range lines {
+		if err := Parse(l, &r); err != nil {
+			t.Fatal(err)
+		}
+		k := keyOf(r.NodeName(), r.Sec, r.Msec, r.Serial)
+		if _, ok := byKey[k]; !ok {
+			order = append(order, k)
+		}
+		byKey[k] = append(byKey[k], string(r.Line))
+	}
+	return order, byKey
+}
+
+// sameEvents checks that the events hold exactly the records of each key.
+func sameEvents(t *testing.T, got []collected, want map[string][]string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d events, want %d", len(got), len(want))
+	}
+	seen := map[string]bool{}
+	for _, e := range got {
+		if seen[e.key] {
+			t.Fatalf("event %s emitted twice", e.key)
+		}
+		seen[e.key] = true
+		w := append([]string{}, want[e.key]...)
+		g := append([]string{}, e.lines...)
+		sort.Strings(w)
+		sort.Strings(g)
+		if strings.Join(w, "\n") != strings.Join(g, "\n") {
+			t.Fatalf("event %s: got %d records, want %d\n got %q\nwant %q", e.key, len(g), len(w), g, w)
+		}
+	}
+}
+
+func TestCorpusEvents(t *testing.T) {
+	for _, name := range []string{corpus.Enriched, corpus.Raw, corpus.NodeRaw, corpus.Seed} {
+		t.Run(name, func(t *testing.T) {
+			lines := corpus.Lines(name)
+			_, want := distinctKeys(t, lines)
+			var got []collected
+			c := New(Config{}, collect(&got))
+			feed(t, c, lines)
+			c.Flush()
+			sameEvents(t, got, want)
+			st := c.Stats()
+			if st.Records != uint64(len(lines)) || st.Events != uint64(len(want)) || st.LateRecords != 0 || st.Duplicates != 0 || st.Evicted != 0 || st.DroppedRecords != 0 {
+				t.Fatalf("stats %+v", st)
+			}
+			// In these files every syscall event ends with PROCTITLE and
+			// every other event is a user-space record: nothing waits.
+			if st.ClosedBy[ReasonTimeout] != 0 || st.ClosedBy[ReasonFlush] != 0 {
+				t.Fatalf("events closed late: %+v", st.ClosedBy)
+			}
+		})
+	}
+}
+
+func TestSeedEvent(t *testing.T) {
+	var got []collected
+	c := New(Config{}, collect(&got))
+	feed(t, c, corpus.Lines(corpus.Seed))
+	if len(got) != 1 || len(got[0].lines) != 3 || got[0].reason != ReasonProctitle || got[0].key != "|1695710251.567:366042" {
+		t.Fatalf("%+v", got)
+	}
+}
+
+// eventWith finds the first corpus event for which match is true and
+// returns a copy of its records via the callback.
+func findEvent(t *testing.T, name string, match func(*Event) bool, use func(*Event)) {
+	t.Helper()
+	found := false
+	c := New(Config{}, func(e *Event) {
+		if !found && match(e) {
+			found = true
+			use(e)
+		}
+	})
+	feed(t, c, corpus.Lines(name))
+	c.Flush()
+	if !found {
+		t.Fatal("no such event in the corpus")
+	}
+}
+
+func TestExecve3001Args(t *testing.T) {
+	for _, name := range []string{corpus.Enriched, corpus.NodeRaw} {
+		var a Args
+		findEvent(t, name, func(e *Event) bool {
+			r := e.First(TypeExecve)
+			return r != nil && bytes.Contains(r.Line, []byte("argc=3001"))
+		}, func(e *Event) {
+			n := 0
+			for i := range e.Records {
+				if e.Records[i].Type == TypeExecve {
+					n++
+				}
+			}
+			if n < 2 {
+				t.Fatalf("only %d EXECVE records", n)
+			}
+			if !e.ExecveArgs(&a) {
+				t.Fatal("no args")
+			}
+			if a.Len() != 3001 || a.Argc != 3001 || a.Missing != 0 {
+				t.Fatalf("%d args (argc %d, missing %d) over %d records", a.Len(), a.Argc, a.Missing, n)
+			}
+			if string(a.Arg(0)) != "/tmp/corpus-work/argtool" {
+				t.Fatalf("a0=%q", a.Arg(0))
+			}
+			for i := 1; i < 3001; i++ {
+				if string(a.Arg(i)) != strconv.Itoa(i) {
+					t.Fatalf("a%d=%q", i, a.Arg(i))
+				}
+			}
+		})
+	}
+}
+
+func TestExecveChunkedArg(t *testing.T) {
+	var a Args
+	findEvent(t, corpus.Enriched, func(e *Event) bool {
+		r := e.First(TypeExecve)
+		return r != nil && bytes.Contains(r.Line, []byte("a1_len=40000"))
+	}, func(e *Event) {
+		e.ExecveArgs(&a)
+		// aN_len is the length of the logged value: an argument longer than
+		// 7500 bytes is always hex-encoded, so 40000 hex digits, 20000 bytes
+		if a.Len() != 2 || a.Missing != 0 || len(a.Arg(1)) != 20000 || strings.Trim(string(a.Arg(1)), "y") != "" {
+			t.Fatalf("%d args, a1 of %d bytes", a.Len(), len(a.Arg(1)))
+		}
+	})
+	// hex whole args and the non-ASCII name
+	findEvent(t, corpus.Enriched, func(e *Event) bool {
+		r := e.First(TypeExecve)
+		return r != nil && bytes.Contains(r.Line, []byte("a0=2F746D70"))
+	}, func(e *Event) {
+		e.ExecveArgs(&a)
+		if a.Len() != 2 || string(a.Arg(0)) != "/tmp/corpus-work/zhi-fu-务" || string(a.Arg(1)) != "300" {
+			t.Fatalf("%q %q", a.Arg(0), a.Arg(1))
+		}
+	})
+}
+
+func TestExecveOutOfOrderAndMissing(t *testing.T) {
+	lines := []string{
+		`type=SYSCALL msg=audit(1700000000.000:10): arch=c000003e syscall=59 success=yes exit=0 pid=1 comm="x"`,
+		`type=EXECVE msg=audit(1700000000.000:10):  a2[1]=6364 a3="d"`,
+		`type=EXECVE msg=audit(1700000000.000:10): argc=6 a0="x" a2_len=4 a2[0]=6162`,
+		`type=PROCTITLE msg=audit(1700000000.000:10): proctitle=78`,
+	}
+	var a Args
+	c := New(Config{}, func(e *Event) {
+		e.ExecveArgs(&a)
+	})
+	for _, l := range lines {
+		c.Add(mustParse(t, l))
+	}
+	if a.Len() != 4 || string(a.Arg(0)) != "x" || string(a.Arg(1)) != "" || string(a.Arg(2)) != "abcd" || string(a.Arg(3)) != "d" || a.Missing != 3 || a.Argc != 6 {
+		t.Fatalf("%d args missing %d: %q %q %q", a.Len(), a.Missing, a.Arg(0), a.Arg(2), a.Arg(3))
+	}
+}
+
+// A process-group kill logs one OBJ_PID per target: all stay in the event.
+func TestGroupKill(t *testing.T) {
+	seed := corpus.Lines(corpus.Seed)
+	lines := [][]byte{seed[0]}
+	for i := 0; i < 200; i++ {
+		lines = append(lines, []byte(fmt.Sprintf(`type=OBJ_PID msg=audit(1695710251.567:366042): opid=%d oauid=0 ouid=0 oses=7482 obj=unconfined_u:unconfined_r:unconfined_t:s0-s0:c0.c1023 ocomm="sh"`, 7000+i)))
+	}
+	lines = append(lines, seed[2])
+	var got []collected
+	c := New(Config{}, collect(&got))
+	feed(t, c, lines)
+	if len(got) != 1 || len(got[0].lines) != 202 {
+		t.Fatalf("%d events, first with %d records", len(got), len(got[0].lines))
+	}
+}
+
+// Records of several events interleaved, and each event's records in
+// reverse order (the closing record first): the same events come out.
+func TestInterleavedAndOutOfOrder(t *testing.T) {
+	lines := corpus.Lines(corpus.NodeRaw)
+	order, want := distinctKeys(t, lines)
+	rng := rand.New(rand.NewSource(1))
+	var shuffled [][]byte
+	// interleave windows of 8 events, records of each event reversed
+	for i := 0; i < len(order); i += 8 {
+		var queues [][]string
+		for _, k := range order[i:min(i+8, len(order))] {
+			recs := append([]string{}, want[k]...)
+			// keep PROCTITLE last (it closes the event), shuffle the rest
+			rng.Shuffle(len(recs)-1, func(a, b int) { recs[a], recs[b] = recs[b], recs[a] })
+			queues = append(queues, recs)
+		}
+		for len(queues) > 0 {
+			q := rng.Intn(len(queues))
+			shuffled = append(shuffled, []byte(queues[q][0]))
+			queues[q] = queues[q][1:]
+			if len(queues[q]) == 0 {
+				queues = append(queues[:q], queues[q+1:]...)
+			}
+		}
+	}
+	var got []collected
+	c := New(Config{}, collect(&got))
+	feed(t, c, shuffled)
+	c.Flush()
+	sameEvents(t, got, want)
+	if c.Stats().ClosedBy[ReasonTimeout]+c.Stats().ClosedBy[ReasonFlush] != 0 {
+		t.Fatal("events waited")
+	}
+}
+
+// Every line twice: each copy is counted, none is kept twice.
+func TestDuplicates(t *testing.T) {
+	lines := corpus.Lines(corpus.NodeRaw)
+	_, want := distinctKeys(t, lines)
+	var doubled [][]byte
+	for _, l := range lines {
+		doubled = append(doubled, l, l)
+	}
+	var got []collected
+	c := New(Config{}, collect(&got))
+	feed(t, c, doubled)
+	c.Flush()
+	sameEvents(t, got, want)
+	st := c.Stats()
+	if st.Duplicates+st.LateRecords != uint64(len(lines)) {
+		t.Fatalf("duplicates %d + late %d != %d", st.Duplicates, st.LateRecords, len(lines))
+	}
+}
+
+// A finished event is emitted at once, even with an older one still open.
+func TestNoHeadOfLineBlocking(t *testing.T) {
+	var got []collected
+	c := New(Config{Timeout: time.Hour}, collect(&got))
+	c.Add(mustParse(t, `type=CONFIG_CHANGE msg=audit(1700000000.000:1): auid=0 ses=1 op=set audit_enabled=1 old=1 res=1`))
+	c.Add(mustParse(t, `type=SYSCALL msg=audit(1700000000.001:2): arch=c000003e syscall=62 success=yes exit=0 a0=1 a1=9 pid=5 comm="kill"`))
+	c.Add(mustParse(t, `type=PROCTITLE msg=audit(1700000000.001:2): proctitle=6B696C6C`))
+	if len(got) != 1 || got[0].key != "|1700000000.001:2" {
+		t.Fatalf("finished event held back: %+v", got)
+	}
+	c.Flush()
+	if len(got) != 2 || got[1].reason != ReasonFlush {
+		t.Fatalf("%+v", got)
+	}
+}
+
+func TestTimeouts(t *testing.T) {
+	var got []collected
+	c := New(Config{Timeout: 2 * time.Second}, collect(&got))
+	c.Add(mustParse(t, `type=CONFIG_CHANGE msg=audit(1700000000.000:1): auid=0 ses=1 op=set audit_enabled=1 old=1 res=1`))
+	c.Add(mustParse(t, `type=SYSCALL msg=audit(1700000001.000:2): arch=c000003e syscall=1 success=yes exit=0 pid=5`))
+	if len(got) != 0 {
+		t.Fatal("closed too early")
+	}
+	// log time passes: 2.5 s after the first event
+	c.Add(mustParse(t, `type=SYSCALL msg=audit(1700000002.500:3): arch=c000003e syscall=1 success=yes exit=0 pid=5`))
+	if len(got) != 1 || got[0].key != "|1700000000.000:1" || got[0].reason != ReasonTimeout {
+		t.Fatalf("log-time timeout: %+v", got)
+	}
+	// wall time passes with no input (a quiet live source)
+	now := time.Now()
+	c.Tick(now)
+	c.Add(mustParse(t, `type=SYSCALL msg=audit(1700000002.600:4): arch=c000003e syscall=1 success=yes exit=0 pid=5`))
+	c.Tick(now.Add(time.Second))
+	if len(got) != 1 {
+		t.Fatal("wall timeout too early")
+	}
+	c.Tick(now.Add(2100 * time.Millisecond))
+	if len(got) != 4 {
+		t.Fatalf("wall timeout: %d events", len(got))
+	}
+	// a record for an event already closed is late, and counted
+	c.Add(mustParse(t, `type=PROCTITLE msg=audit(1700000001.000:2): proctitle=78`))
+	if st := c.Stats(); st.LateRecords != 1 || st.ClosedBy[ReasonTimeout] != 4 || st.InFlight != 0 {
+		t.Fatalf("%+v", st)
+	}
+}
+
+// Serials wrap at 2^32 and restart after a reboot; auditd's own records
+// carry auditd's serial. None of this merges events or invents losses.
+func TestSerialWrapAndDaemonRecords(t *testing.T) {
+	lines := []string{
+		`type=SYSCALL msg=audit(1700000000.000:4294967295): arch=c000003e syscall=62 success=yes exit=0 a0=1 a1=9 pid=5`,
+		`type=DAEMON_START msg=audit(1700000000.010:6085): op=start ver=3.0.9 format=enriched kernel=6.1.0 auid=4294967295 pid=100 uid=0 ses=4294967295 res=success`,
+		`type=PROCTITLE msg=audit(1700000000.000:4294967295): proctitle=6B696C6C`,
+		`type=SYSCALL msg=audit(1700000000.001:0): arch=c000003e syscall=62 success=yes exit=0 a0=1 a1=9 pid=5`,
+		`type=PROCTITLE msg=audit(1700000000.001:0): proctitle=6B696C6C`,
+		`type=DAEMON_END msg=audit(1700000000.020:3): op=terminate auid=0 pid=1 subj=unconfined res=success`,
+		// the same serial after a reboot: another event
+		`type=SYSCALL msg=audit(1700000900.000:0): arch=c000003e syscall=62 success=yes exit=0 a0=1 a1=9 pid=5`,
+		`type=PROCTITLE msg=audit(1700000900.000:0): proctitle=6B696C6C`,
+	}
+	var got []collected
+	c := New(Config{}, collect(&got))
+	for _, l := range lines {
+		c.Add(mustParse(t, l))
+	}
+	c.Flush()
+	if len(got) != 5 {
+		t.Fatalf("%d events: %+v", len(got), got)
+	}
+	st := c.Stats()
+	if st.LateRecords != 0 || st.Evicted != 0 || st.Duplicates != 0 || st.ClosedBy[ReasonStandalone] != 2 {
+		t.Fatalf("%+v", st)
+	}
+}
+
+// Netlink: every event ends with EOE, which closes it or follows its
+// PROCTITLE; EOE is never counted as late.
+func TestNetlinkWithEOE(t *testing.T) {
+	lines := corpus.Lines(corpus.Raw)
+	order, want := distinctKeys(t, lines)
+	var got []collected
+	c := New(Config{}, collect(&got))
+	var r Record
+	for _, k := range order {
+		for _, l := range want[k] {
+			if err := ParseNetlink(typeOf(t, l), []byte(l[strings.Index(l, "audit("):]), &r); err != nil {
+				t.Fatal(err)
+			}
+			c.Add(&r)
+		}
+		eoe := "audit(" + k[strings.Index(k, "|")+1:] + "): "
+		if err := ParseNetlink(TypeEOE, []byte(eoe), &r); err != nil {
+			t.Fatal(err)
+		}
+		c.Add(&r)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d of %d events closed", len(got), len(want))
+	}
+	st := c.Stats()
+	if st.LateRecords != 0 || st.InFlight != 0 {
+		t.Fatalf("%+v", st)
+	}
+	// an event without PROCTITLE is closed by its EOE
+	got = got[:0]
+	c.Add(mustParse(t, `type=CONFIG_CHANGE msg=audit(1700000000.000:1): auid=0 ses=1 op=set audit_enabled=1 old=1 res=1`))
+	if err := ParseNetlink(TypeEOE, []byte("audit(1700000000.000:1): "), &r); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(&r)
+	if len(got) != 1 || got[0].reason != ReasonEOE {
+		t.Fatalf("%+v", got)
+	}
+}
+
+func typeOf(t *testing.T, line string) uint16 {
+	return mustParse(t, line).Type
+}
+
+// The number of open events never exceeds MaxInFlight; the oldest goes.
+func TestBoundedInFlight(t *testing.T) {
+	var got []collected
+	c := New(Config{MaxInFlight: 10, Timeout: time.Hour}, collect(&got))
+	for i := 0; i < 100; i++ {
+		c.Add(mustParse(t, fmt.Sprintf(`type=SYSCALL msg=audit(1700000000.000:%d): arch=c000003e syscall=1 success=yes exit=0 pid=5`, i+1)))
+		if c.Stats().InFlight > 10 {
+			t.Fatal("over the bound")
+		}
+	}
+	st := c.Stats()
+	if st.Evicted != 90 || len(got) != 90 || got[0].key != "|1700000000.000:1" || got[0].reason != ReasonEvicted || st.MaxInFlightSeen != 10 {
+		t.Fatalf("%+v first %+v", st, got[0])
+	}
+}
+
+func TestEventSizeBound(t *testing.T) {
+	var got []collected
+	c := New(Config{MaxEventRecords: 5}, collect(&got))
+	c.Add(mustParse(t, `type=SYSCALL msg=audit(1700000000.000:1): arch=c000003e syscall=62 success=yes exit=0 a0=0 a1=9 pid=5`))
+	for i := 0; i < 10; i++ {
+		c.Add(mustParse(t, fmt.Sprintf(`type=OBJ_PID msg=audit(1700000000.000:1): opid=%d ocomm="x"`, i+100)))
+	}
+	c.Add(mustParse(t, `type=PROCTITLE msg=audit(1700000000.000:1): proctitle=78`))
+	if len(got) != 1 || len(got[0].lines) != 5 || got[0].dropped != 7 || c.Stats().DroppedRecords != 7 {
+		t.Fatalf("%+v %+v", got, c.Stats())
+	}
+}
+
+// Steady state: parse + correlate allocate nothing per line.
+func TestCorrelatorSteadyStateAllocations(t *testing.T) {
+	lines := corpus.Lines(corpus.Enriched)
+	var r Record
+	n := 0
+	c := New(Config{}, func(*Event) { n++ })
+	run := func(shift int64) {
+		for _, l := range lines {
+			_ = Parse(l, &r)
+			r.Sec += shift
+			c.Add(&r)
+		}
+	}
+	run(0)
+	shift := int64(0)
+	allocs := testing.AllocsPerRun(3, func() {
+		shift += 1000
+		run(shift)
+	})
+	if perLine := allocs / float64(len(lines)); perLine > 0.01 {
+		t.Fatalf("%.4f allocations per line", perLine)
+	}
+}
+
+func FuzzCorrelate(f *testing.F) {
+	seed := corpus.Bytes(corpus.Seed)
+	f.Add(seed)
+	f.Add(bytes.Join(corpus.Lines(corpus.Enriched)[100:140], []byte("\n")))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var a Args
+		c := New(Config{MaxInFlight: 8, MaxEventRecords: 64, Recent: 64}, func(e *Event) {
+			e.ExecveArgs(&a)
+			for i := range e.Records {
+				r := &e.Records[i]
+				if r.Sec != e.Sec || r.Serial != e.Serial {
+					t.Fatal("record of another event")
+				}
+			}
+		})
+		var r Record
+		for _, l := range bytes.Split(data, []byte("\n")) {
+			if Parse(l, &r) == nil {
+				c.Add(&r)
+			} else {
+				c.ParseError()
+			}
+		}
+		c.Tick(time.Now())
+		c.Flush()
+		if st := c.Stats(); st.InFlight != 0 || st.MaxInFlightSeen > 8 {
+			t.Fatalf("%+v", st)
+		}
+	})
+}
