@@ -81,6 +81,15 @@ type Correlator struct {
 	timeout int64 // ms
 	stats   Stats
 	maxFree int
+	pos     uint64 // position of the record being added
+}
+
+// OpenPositions calls fn with the position (see AddAt) of every event
+// still open, oldest first.
+func (c *Correlator) OpenPositions(fn func(pos uint64)) {
+	for e := c.head; e != nil; e = e.next {
+		fn(e.Pos)
+	}
 }
 
 // New returns a correlator that calls emit for every event it closes. The
@@ -111,7 +120,13 @@ func (c *Correlator) ParseError() { c.stats.ParseErrors++ }
 
 // Add files one parsed record into its event and emits every event this
 // closes. The record is copied; the caller may reuse its line.
-func (c *Correlator) Add(r *Record) {
+func (c *Correlator) Add(r *Record) { c.AddAt(r, 0) }
+
+// AddAt is Add for a record read at a source position pos (an opaque
+// number, e.g. a file offset); the event remembers the position of its
+// first record (Event.Pos) so a source can resume before every event not
+// yet delivered.
+func (c *Correlator) AddAt(r *Record, pos uint64) {
 	c.stats.Records++
 	key := eventKey{sec: r.Sec, msec: r.Msec, serial: r.Serial}
 	if r.Node.Len > 0 {
@@ -124,6 +139,7 @@ func (c *Correlator) Add(r *Record) {
 
 	e := c.open[key]
 	if e == nil {
+		c.pos = pos
 		if c.recent.has(key) {
 			if r.Type != TypeEOE {
 				c.stats.LateRecords++
@@ -221,6 +237,7 @@ func (c *Correlator) newEvent(key eventKey, r *Record) *Event {
 	e.node = append(e.node[:0], r.Bytes(r.Node)...)
 	e.arrival = c.clock
 	e.wall = c.wall
+	e.Pos = c.pos
 	return e
 }
 

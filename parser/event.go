@@ -62,6 +62,8 @@ type Event struct {
 	// Dropped counts records of this event the correlator did not keep
 	// because the event exceeded MaxEventRecords or MaxEventBytes.
 	Dropped int
+	// Pos is the source position of the event's first record (AddAt).
+	Pos uint64
 
 	key      eventKey
 	node     []byte

@@ -1,0 +1,452 @@
+package enrich
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Document is one output record: an ordered tree of keys and values built
+// by the enricher and encoded as JSON (CLI) or msgpack (Fluent Bit). It is
+// reused from event to event, so building and encoding one does not
+// allocate in steady state.
+//
+// Every string stored through Str/StrBytes is made safe on the way in:
+// valid UTF-8 is kept, while control bytes (newline, ESC...), invalid
+// UTF-8, C1 controls and bidirectional overrides are written as visible
+// escapes (\x1b, \xff, \u202e) and a backslash as \\, so no value can
+// break a JSON line, forge a field or paint a terminal, and the escaping
+// is reversible.
+type Document struct {
+	// Sec and Nsec are the event time; encoders put it in the record
+	// envelope (Fluent Bit EventTime) and in the @timestamp field.
+	Sec  int64
+	Nsec int64
+
+	buf   []byte
+	nodes []node
+	stack []int32
+}
+
+type nodeKind uint8
+
+const (
+	kObject nodeKind = iota
+	kArray
+	kString
+	kInt
+	kUint
+	kFloat
+	kBool
+	kNull
+)
+
+type node struct {
+	key   string // constant keys only (string literals or long-lived strings)
+	kind  nodeKind
+	n     int32 // children (object/array); value length for strings
+	off   int32 // string value offset in buf
+	num   uint64
+	close int32 // index after the last descendant (object/array)
+}
+
+// Reset empties the document for reuse and opens the root object.
+func (d *Document) Reset() {
+	d.buf = d.buf[:0]
+	d.nodes = d.nodes[:0]
+	d.stack = d.stack[:0]
+	d.Sec, d.Nsec = 0, 0
+	d.push("", kObject)
+}
+
+func (d *Document) push(key string, k nodeKind) {
+	if len(d.stack) > 0 {
+		d.nodes[d.stack[len(d.stack)-1]].n++
+	}
+	d.nodes = append(d.nodes, node{key: key, kind: k})
+	d.stack = append(d.stack, int32(len(d.nodes)-1))
+}
+
+func (d *Document) leaf(key string, k nodeKind) *node {
+	d.nodes[d.stack[len(d.stack)-1]].n++
+	d.nodes = append(d.nodes, node{key: key, kind: k})
+	return &d.nodes[len(d.nodes)-1]
+}
+
+// Object opens a nested object under key (key is ignored inside arrays).
+func (d *Document) Object(key string) { d.push(key, kObject) }
+
+// Array opens a nested array under key.
+func (d *Document) Array(key string) { d.push(key, kArray) }
+
+// End closes the innermost open object or array. An object that ended up
+// empty is removed, so optional sections cost nothing in the output.
+func (d *Document) End() {
+	if len(d.stack) <= 1 {
+		return
+	}
+	i := d.stack[len(d.stack)-1]
+	d.stack = d.stack[:len(d.stack)-1]
+	if d.nodes[i].n == 0 && d.nodes[i].kind == kObject {
+		d.nodes = d.nodes[:i]
+		d.nodes[d.stack[len(d.stack)-1]].n--
+		return
+	}
+	d.nodes[i].close = int32(len(d.nodes))
+}
+
+// Len is the number of fields at the current level.
+func (d *Document) Len() int { return int(d.nodes[d.stack[len(d.stack)-1]].n) }
+
+// Str adds a string, escaped as described on Document.
+func (d *Document) Str(key, v string) {
+	off := len(d.buf)
+	d.buf = appendSafe(d.buf, v)
+	n := d.leaf(key, kString)
+	n.off, n.n = int32(off), int32(len(d.buf)-off)
+}
+
+// StrBytes adds a byte string, escaped as described on Document.
+func (d *Document) StrBytes(key string, v []byte) {
+	off := len(d.buf)
+	d.buf = appendSafe(d.buf, v)
+	n := d.leaf(key, kString)
+	n.off, n.n = int32(off), int32(len(d.buf)-off)
+}
+
+// strTrusted adds a string known to be safe (our own constants and
+// numbers), without escaping.
+func (d *Document) strTrusted(key string, v []byte) {
+	off := len(d.buf)
+	d.buf = append(d.buf, v...)
+	n := d.leaf(key, kString)
+	n.off, n.n = int32(off), int32(len(d.buf)-off)
+}
+
+// Int adds a signed number.
+func (d *Document) Int(key string, v int64) { d.leaf(key, kInt).num = uint64(v) }
+
+// Uint adds an unsigned number.
+func (d *Document) Uint(key string, v uint64) { d.leaf(key, kUint).num = v }
+
+// Float adds a floating point number.
+func (d *Document) Float(key string, v float64) { d.leaf(key, kFloat).num = math.Float64bits(v) }
+
+// Bool adds a boolean.
+func (d *Document) Bool(key string, v bool) {
+	var x uint64
+	if v {
+		x = 1
+	}
+	d.leaf(key, kBool).num = x
+}
+
+// Null adds a null.
+func (d *Document) Null(key string) { d.leaf(key, kNull) }
+
+// Lookup returns the string or number value at a dotted path ("target.0.pid"
+// style is not supported; "process.pid" is), for tests and filters.
+func (d *Document) Lookup(path ...string) (string, bool) {
+	i := 0
+	for _, p := range path {
+		if d.nodes[i].kind != kObject && d.nodes[i].kind != kArray {
+			return "", false
+		}
+		j, end, found := i+1, d.end(i), false
+		for k := 0; j < end; k++ {
+			if d.nodes[j].key == p || (d.nodes[i].kind == kArray && strconv.Itoa(k) == p) {
+				i, found = j, true
+				break
+			}
+			j = d.end(j)
+		}
+		if !found {
+			return "", false
+		}
+	}
+	n := &d.nodes[i]
+	switch n.kind {
+	case kString:
+		return string(d.buf[n.off : n.off+n.n]), true
+	case kInt:
+		return strconv.FormatInt(int64(n.num), 10), true
+	case kUint:
+		return strconv.FormatUint(n.num, 10), true
+	case kBool:
+		return strconv.FormatBool(n.num == 1), true
+	case kFloat:
+		return strconv.FormatFloat(math.Float64frombits(n.num), 'f', -1, 64), true
+	case kNull:
+		return "null", true
+	}
+	return "", true
+}
+
+func (d *Document) end(i int) int {
+	if k := d.nodes[i].kind; k == kObject || k == kArray {
+		if i == 0 && d.nodes[0].close == 0 {
+			return len(d.nodes)
+		}
+		return int(d.nodes[i].close)
+	}
+	return i + 1
+}
+
+func (d *Document) finish() {
+	for len(d.stack) > 1 {
+		d.End()
+	}
+	d.nodes[0].close = int32(len(d.nodes))
+}
+
+// AppendJSON appends the document as one line of JSON (no newline).
+func (d *Document) AppendJSON(dst []byte) []byte {
+	d.finish()
+	dst, _ = d.appendJSON(dst, 0)
+	return dst
+}
+
+func (d *Document) appendJSON(dst []byte, i int) ([]byte, int) {
+	n := &d.nodes[i]
+	switch n.kind {
+	case kObject, kArray:
+		open, close := byte('{'), byte('}')
+		if n.kind == kArray {
+			open, close = '[', ']'
+		}
+		dst = append(dst, open)
+		obj := n.kind == kObject
+		j := i + 1
+		for c := int32(0); c < n.n; c++ {
+			if c > 0 {
+				dst = append(dst, ',')
+			}
+			if obj {
+				dst = appendJSONString(dst, d.nodes[j].key)
+				dst = append(dst, ':')
+			}
+			dst, j = d.appendJSON(dst, j)
+		}
+		return append(dst, close), j
+	case kString:
+		return appendJSONString(dst, d.buf[n.off:n.off+n.n]), i + 1
+	case kInt:
+		return strconv.AppendInt(dst, int64(n.num), 10), i + 1
+	case kUint:
+		return strconv.AppendUint(dst, n.num, 10), i + 1
+	case kFloat:
+		f := math.Float64frombits(n.num)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return append(dst, "null"...), i + 1
+		}
+		return strconv.AppendFloat(dst, f, 'f', -1, 64), i + 1
+	case kBool:
+		if n.num == 1 {
+			return append(dst, "true"...), i + 1
+		}
+		return append(dst, "false"...), i + 1
+	}
+	return append(dst, "null"...), i + 1
+}
+
+// appendJSONString writes an already safe string (see appendSafe) as a
+// JSON string; only '"' and '\\' need escaping, but it stays correct for
+// any input.
+func appendJSONString[S string | []byte](dst []byte, s S) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '"' || c == '\\' || c < 0x20 || c == 0x7f {
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
+			}
+			start = i + 1
+		}
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// needsEscape reports whether the rune r (decoded from valid UTF-8) must be
+// shown as an escape: C0/C1 controls, DEL, bidi overrides and isolates, and
+// the line/paragraph separators that break some JSON consumers.
+func needsEscape(r rune) bool {
+	switch {
+	case r < 0x20 || r == 0x7f:
+		return true
+	case r >= 0x80 && r < 0xa0:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x2028, r == 0x2029, r == 0x200e, r == 0x200f, r == 0x061c:
+		return true
+	}
+	return false
+}
+
+// appendSafe appends s with the escaping described on Document.
+func appendSafe[S string | []byte](dst []byte, s S) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f && c != '\\' {
+			i++
+			continue
+		}
+		if c == '\\' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', '\\')
+			i++
+			start = i
+			continue
+		}
+		if c < 0x80 { // C0 control or DEL
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
+			i++
+			start = i
+			continue
+		}
+		var r rune
+		var size int
+		switch v := any(s).(type) {
+		case string:
+			r, size = utf8.DecodeRuneInString(v[i:])
+		case []byte:
+			r, size = utf8.DecodeRune(v[i:])
+		}
+		if r == utf8.RuneError && size <= 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
+			i++
+			start = i
+			continue
+		}
+		if needsEscape(r) {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', hexDigits[r>>12&15], hexDigits[r>>8&15], hexDigits[r>>4&15], hexDigits[r&15])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(dst, s[start:]...)
+}
+
+// AppendMsgpack appends the document's record map as msgpack.
+func (d *Document) AppendMsgpack(dst []byte) []byte {
+	d.finish()
+	dst, _ = d.appendMsgpack(dst, 0)
+	return dst
+}
+
+// AppendFluentBit appends one Fluent Bit log entry, [[EventTime, {}],
+// record], with the time as msgpack ext type 0 (big-endian seconds and
+// nanoseconds), the form every Fluent Bit since 2.1 accepts.
+func (d *Document) AppendFluentBit(dst []byte) []byte {
+	dst = append(dst, 0x92, 0x92, 0xd7, 0x00)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(d.Sec))
+	dst = binary.BigEndian.AppendUint32(dst, uint32(d.Nsec))
+	dst = append(dst, 0x80)
+	return d.AppendMsgpack(dst)
+}
+
+func (d *Document) appendMsgpack(dst []byte, i int) ([]byte, int) {
+	n := &d.nodes[i]
+	switch n.kind {
+	case kObject, kArray:
+		obj := n.kind == kObject
+		dst = mpLen(dst, int(n.n), obj)
+		j := i + 1
+		for c := int32(0); c < n.n; c++ {
+			if obj {
+				dst = mpStr(dst, d.nodes[j].key)
+			}
+			dst, j = d.appendMsgpack(dst, j)
+		}
+		return dst, j
+	case kString:
+		return mpStr(dst, d.buf[n.off:n.off+n.n]), i + 1
+	case kInt:
+		v := int64(n.num)
+		if v >= 0 {
+			return mpUint(dst, uint64(v)), i + 1
+		}
+		switch {
+		case v >= -32:
+			return append(dst, byte(v)), i + 1
+		case v >= math.MinInt8:
+			return append(dst, 0xd0, byte(v)), i + 1
+		case v >= math.MinInt16:
+			return binary.BigEndian.AppendUint16(append(dst, 0xd1), uint16(v)), i + 1
+		case v >= math.MinInt32:
+			return binary.BigEndian.AppendUint32(append(dst, 0xd2), uint32(v)), i + 1
+		}
+		return binary.BigEndian.AppendUint64(append(dst, 0xd3), uint64(v)), i + 1
+	case kUint:
+		return mpUint(dst, n.num), i + 1
+	case kFloat:
+		return binary.BigEndian.AppendUint64(append(dst, 0xcb), n.num), i + 1
+	case kBool:
+		if n.num == 1 {
+			return append(dst, 0xc3), i + 1
+		}
+		return append(dst, 0xc2), i + 1
+	}
+	return append(dst, 0xc0), i + 1
+}
+
+func mpUint(dst []byte, v uint64) []byte {
+	switch {
+	case v < 128:
+		return append(dst, byte(v))
+	case v <= math.MaxUint8:
+		return append(dst, 0xcc, byte(v))
+	case v <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(dst, 0xcd), uint16(v))
+	case v <= math.MaxUint32:
+		return binary.BigEndian.AppendUint32(append(dst, 0xce), uint32(v))
+	}
+	return binary.BigEndian.AppendUint64(append(dst, 0xcf), v)
+}
+
+func mpLen(dst []byte, n int, obj bool) []byte {
+	if obj {
+		switch {
+		case n < 16:
+			return append(dst, 0x80|byte(n))
+		case n <= math.MaxUint16:
+			return binary.BigEndian.AppendUint16(append(dst, 0xde), uint16(n))
+		}
+		return binary.BigEndian.AppendUint32(append(dst, 0xdf), uint32(n))
+	}
+	switch {
+	case n < 16:
+		return append(dst, 0x90|byte(n))
+	case n <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(dst, 0xdc), uint16(n))
+	}
+	return binary.BigEndian.AppendUint32(append(dst, 0xdd), uint32(n))
+}
+
+func mpStr[S string | []byte](dst []byte, s S) []byte {
+	n := len(s)
+	switch {
+	case n < 32:
+		dst = append(dst, 0xa0|byte(n))
+	case n <= math.MaxUint8:
+		dst = append(dst, 0xd9, byte(n))
+	case n <= math.MaxUint16:
+		dst = binary.BigEndian.AppendUint16(append(dst, 0xda), uint16(n))
+	default:
+		dst = binary.BigEndian.AppendUint32(append(dst, 0xdb), uint32(n))
+	}
+	return append(dst, s...)
+}

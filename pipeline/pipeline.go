@@ -1,0 +1,471 @@
+package pipeline
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/whokilledit/linuxaudit/enrich"
+	"github.com/whokilledit/linuxaudit/parser"
+)
+
+// Logger receives log lines; level 1 error, 2 warn, 3 info, 4 debug.
+type Logger func(level int, msg string)
+
+// Log levels.
+const (
+	LevelError = 1
+	LevelWarn  = 2
+	LevelInfo  = 3
+	LevelDebug = 4
+)
+
+// core is the synchronous part: parse, correlate, enrich, encode.
+type core struct {
+	cfg  Config
+	rec  parser.Record
+	corr *parser.Correlator
+	enr  *enrich.Enricher
+	doc  enrich.Document
+	enc  []byte
+	out  func(enc []byte, ev *parser.Event)
+
+	lines, badLines atomic.Uint64
+}
+
+func newCore(cfg Config, liveProc bool, out func(enc []byte, ev *parser.Event)) (*core, error) {
+	ecfg := enrich.Config{
+		Schema:          cfg.Schema,
+		Raw:             cfg.Raw,
+		AncestryDepth:   cfg.AncestryDepth,
+		Proc:            liveProc,
+		IncludeTypes:    cfg.IncludeTypes,
+		ExcludeTypes:    cfg.ExcludeTypes,
+		IncludeKeys:     cfg.IncludeKeys,
+		ExcludeKeys:     cfg.ExcludeKeys,
+		IncludeSyscalls: cfg.IncludeSyscalls,
+		ExcludeSyscalls: cfg.ExcludeSyscalls,
+		IncludeSignals:  cfg.IncludeSignals,
+		ExcludeSignals:  cfg.ExcludeSignals,
+		DropSIGURG:      cfg.DropSIGURG,
+	}
+	enr, err := enrich.New(ecfg)
+	if err != nil {
+		return nil, err
+	}
+	c := &core{cfg: cfg, enr: enr, out: out}
+	c.corr = parser.New(parser.Config{Timeout: cfg.EventTimeout, MaxInFlight: cfg.MaxInFlight}, c.emit)
+	return c, nil
+}
+
+func (c *core) emit(ev *parser.Event) {
+	if !c.enr.Enrich(ev, &c.doc) {
+		return
+	}
+	if c.cfg.JSON {
+		c.enc = append(c.doc.AppendJSON(c.enc[:0]), '\n')
+	} else {
+		c.enc = c.doc.AppendFluentBit(c.enc[:0])
+	}
+	c.out(c.enc, ev)
+}
+
+// line feeds one log line read at position pos.
+func (c *core) line(b []byte, pos uint64) {
+	c.lines.Add(1)
+	if len(b) > 0 && b[len(b)-1] == '\r' {
+		b = b[:len(b)-1]
+	}
+	if err := parser.Parse(b, &c.rec); err != nil {
+		if err != parser.ErrEmpty {
+			c.badLines.Add(1)
+			c.corr.ParseError()
+		}
+		return
+	}
+	c.corr.AddAt(&c.rec, pos)
+}
+
+// netlink feeds one message from the kernel.
+func (c *core) netlink(typ uint16, payload []byte) {
+	c.lines.Add(1)
+	if err := parser.ParseNetlink(typ, payload, &c.rec); err != nil {
+		c.badLines.Add(1)
+		c.corr.ParseError()
+		return
+	}
+	c.corr.Add(&c.rec)
+}
+
+// Batch runs the pipeline synchronously over finished logs (the CLI): every
+// document is written to w as it is produced.
+type Batch struct {
+	c   *core
+	w   *bufio.Writer
+	err error
+	br  *bufio.Reader
+	// Docs counts written documents.
+	Docs uint64
+}
+
+// NewBatch returns a synchronous pipeline writing to w (JSON lines when
+// cfg.JSON, else Fluent Bit msgpack entries).
+func NewBatch(cfg Config, w io.Writer) (*Batch, error) {
+	b := &Batch{w: bufio.NewWriterSize(w, 256<<10)}
+	c, err := newCore(cfg, cfg.Proc == "true", func(enc []byte, _ *parser.Event) {
+		if b.err == nil {
+			_, b.err = b.w.Write(enc)
+		}
+		b.Docs++
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.c = c
+	return b, nil
+}
+
+// ReadFrom feeds every line of r (log lines; a line longer than
+// parser.MaxLineLen is counted as a parse error). It returns the bytes read.
+func (b *Batch) ReadFrom(r io.Reader) (int64, error) {
+	if b.br == nil {
+		b.br = bufio.NewReaderSize(r, 1<<20)
+	} else {
+		b.br.Reset(r)
+	}
+	var n int64
+	var long []byte
+	for {
+		line, err := b.br.ReadSlice('\n')
+		n += int64(len(line))
+		if err == bufio.ErrBufferFull {
+			if len(long) < parser.MaxLineLen+2 {
+				long = append(long, line...)
+			}
+			continue
+		}
+		if long != nil {
+			line = append(long, line...)
+			long = nil
+		}
+		line = bytes.TrimSuffix(line, []byte{'\n'})
+		if len(line) > 0 {
+			b.c.line(line, 0)
+		}
+		if err == io.EOF {
+			return n, b.err
+		}
+		if err != nil {
+			return n, err
+		}
+		if b.err != nil {
+			return n, b.err
+		}
+	}
+}
+
+// Close completes every open event and flushes the output.
+func (b *Batch) Close() error {
+	b.c.corr.Flush()
+	if b.err != nil {
+		return b.err
+	}
+	return b.w.Flush()
+}
+
+// Stats returns the counters so far.
+func (b *Batch) Stats() Stats { return b.c.stats() }
+
+// Stats are the pipeline's counters.
+type Stats struct {
+	Lines      uint64         `json:"lines"`
+	ParseErrs  uint64         `json:"parse_errors"`
+	Correlator parser.Stats   `json:"correlator"`
+	Enrich     enrich.Stats   `json:"enrich"`
+	Queue      QueueStats     `json:"queue"`
+	Source     map[string]any `json:"source,omitempty"`
+}
+
+// QueueStats describe the queue between reader and consumer.
+type QueueStats struct {
+	Events    int    `json:"events"`
+	Bytes     int    `json:"bytes"`
+	Delivered uint64 `json:"delivered"`
+	Dropped   uint64 `json:"dropped"`
+	Skipped   uint64 `json:"resume_skipped"`
+}
+
+func (c *core) stats() Stats {
+	return Stats{
+		Lines:      c.lines.Load(),
+		ParseErrs:  c.badLines.Load(),
+		Correlator: c.corr.Stats(),
+		Enrich:     c.enr.Stats(),
+	}
+}
+
+// eventID is the stable id of an event (node, time, serial), as used in
+// documents and in the resume list.
+func eventID(dst []byte, ev *parser.Event) []byte {
+	dst = append(dst, ev.Node()...)
+	dst = append(dst, ':')
+	dst = strconv.AppendInt(dst, ev.Sec, 10)
+	dst = append(dst, '.')
+	ms := ev.Msec
+	dst = append(dst, byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	dst = append(dst, ':')
+	return strconv.AppendUint(dst, uint64(ev.Serial), 10)
+}
+
+var errStopped = errors.New("pipeline stopped")
+
+// Live is the asynchronous pipeline of the plugin: a reader goroutine
+// feeds the queue, the consumer takes batches.
+type Live struct {
+	cfg  Config
+	log  Logger
+	c    *core
+	q    *queue
+	src  liveSource
+	id   []byte
+	wait bool // file source: wait for room instead of dropping
+
+	mu      sync.Mutex
+	paused  bool
+	resumed *sync.Cond
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	delivered, dropped, skipped atomic.Uint64
+	ackCh                       chan []entry
+	lastStats                   time.Time
+	resumeSet                   map[string]struct{}
+}
+
+// liveSource is what the reader goroutine reads from.
+type liveSource interface {
+	// run reads until ctx ends, calling line/netlink on the core through
+	// feed; it must call tick regularly (at least every 250 ms when idle).
+	run(ctx context.Context, l *Live) error
+	// commit persists that everything before pos was delivered.
+	commit(pos uint64, extra []byte) error
+	resumeList() []byte
+	stats() map[string]any
+	close() error
+}
+
+// Start opens the configured source and starts reading.
+func Start(cfg Config, log Logger) (*Live, error) {
+	if log == nil {
+		log = func(int, string) {}
+	}
+	l := &Live{cfg: cfg, log: log, q: newQueue(cfg.QueueMaxBytes), done: make(chan struct{}), ackCh: make(chan []entry, 64)}
+	l.resumed = sync.NewCond(&l.mu)
+	var err error
+	switch cfg.Source {
+	case "file":
+		l.wait = true
+		l.src, err = openFileSource(cfg, l)
+	case "kernel":
+		l.src, err = openKernelSource(cfg, l)
+	default:
+		err = &ConfigError{"source", cfg.Source, "accepted: file, kernel"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	live := cfg.Proc == "true" || (cfg.Proc == "auto" && (cfg.Source == "kernel" || !cfg.ReadFromHead))
+	l.c, err = newCore(cfg, live, l.out)
+	if err != nil {
+		l.src.close()
+		return nil, err
+	}
+	if rl := l.src.resumeList(); len(rl) > 0 {
+		l.resumeSet = map[string]struct{}{}
+		for _, k := range bytes.Split(rl, []byte{'\n'}) {
+			if len(k) > 0 {
+				l.resumeSet[string(k)] = struct{}{}
+			}
+		}
+	}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	go l.loop()
+	return l, nil
+}
+
+func (l *Live) out(enc []byte, ev *parser.Event) {
+	l.id = eventID(l.id[:0], ev)
+	if l.resumeSet != nil {
+		if _, ok := l.resumeSet[string(l.id)]; ok {
+			delete(l.resumeSet, string(l.id))
+			if len(l.resumeSet) == 0 {
+				l.resumeSet = nil
+			}
+			l.skipped.Add(1)
+			return
+		}
+	}
+	e := entry{pos: ev.Pos}
+	if l.wait {
+		e.key = string(l.id)
+	}
+	if !l.q.put(enc, e, l.wait) {
+		l.dropped.Add(1)
+	}
+}
+
+func (l *Live) loop() {
+	defer close(l.done)
+	err := l.src.run(l.ctx, l)
+	if err != nil && l.ctx.Err() == nil {
+		l.log(LevelError, "source stopped: "+err.Error())
+	}
+	l.c.corr.Flush()
+}
+
+// waitIfPaused blocks the reader while paused (file source only).
+func (l *Live) waitIfPaused() {
+	l.mu.Lock()
+	for l.paused && l.ctx.Err() == nil {
+		l.resumed.Wait()
+	}
+	l.mu.Unlock()
+}
+
+// isPaused reports the pause state.
+func (l *Live) isPaused() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.paused
+}
+
+// tick is called by sources regularly from the reader goroutine: it
+// closes timed-out events, commits delivered positions and logs stats.
+func (l *Live) tick(now time.Time) {
+	l.c.corr.Tick(now)
+	for {
+		select {
+		case acked := <-l.ackCh:
+			l.commit(acked)
+			continue
+		default:
+		}
+		break
+	}
+	if l.cfg.StatsInterval > 0 && now.Sub(l.lastStats) >= l.cfg.StatsInterval {
+		if !l.lastStats.IsZero() {
+			l.logStats()
+		}
+		l.lastStats = now
+	}
+}
+
+// commit computes the position before which everything was delivered and
+// persists it with the ids of delivered events after it.
+func (l *Live) commit(acked []entry) {
+	min := uint64(1<<64 - 1)
+	take := func(p uint64) {
+		if p < min {
+			min = p
+		}
+	}
+	l.c.corr.OpenPositions(take)
+	l.q.unacked(take)
+	if min == 1<<64-1 {
+		min = 0 // nothing pending: the source uses its read position
+	}
+	var extra []byte
+	for _, e := range acked {
+		if min != 0 && e.pos >= min && e.key != "" {
+			extra = append(extra, e.key...)
+			extra = append(extra, '\n')
+		}
+	}
+	if err := l.src.commit(min, extra); err != nil {
+		l.log(LevelWarn, "saving position: "+err.Error())
+	}
+}
+
+// Take returns the next batch of encoded entries, at most max bytes (at
+// least one entry if any is queued), or nil. The batch stays valid until
+// the next Take. It never blocks on the reader.
+func (l *Live) Take(max int) ([]byte, int) {
+	if max <= 0 {
+		max = l.cfg.BufferMaxSize
+	}
+	return l.q.take(max)
+}
+
+// Ack reports that the last batch was handed over (Fluent Bit copied it).
+func (l *Live) Ack() {
+	acked := l.q.ack()
+	if len(acked) == 0 {
+		return
+	}
+	l.delivered.Add(uint64(len(acked)))
+	cp := append([]entry(nil), acked...)
+	select {
+	case l.ackCh <- cp:
+	default:
+		// The reader is behind on commits; the next ack carries a newer
+		// position anyway. Nothing is lost: positions only move forward.
+	}
+}
+
+// Pause stops reading (file) or starts counting drops (kernel).
+func (l *Live) Pause() {
+	l.mu.Lock()
+	l.paused = true
+	l.mu.Unlock()
+}
+
+// Resume undoes Pause.
+func (l *Live) Resume() {
+	l.mu.Lock()
+	l.paused = false
+	l.resumed.Broadcast()
+	l.mu.Unlock()
+}
+
+// Stop ends the reader, completes nothing further and closes the source.
+// Entries still queued are not delivered; their position is not saved, so
+// a restart reads them again.
+func (l *Live) Stop() error {
+	l.cancel()
+	l.q.close()
+	l.mu.Lock()
+	l.resumed.Broadcast()
+	l.mu.Unlock()
+	select {
+	case <-l.done:
+	case <-time.After(5 * time.Second):
+		l.log(LevelWarn, "reader did not stop within 5s")
+	}
+	return l.src.close()
+}
+
+// Stats returns the counters.
+func (l *Live) Stats() Stats {
+	s := l.c.stats()
+	n, b := l.q.depth()
+	s.Queue = QueueStats{Events: n, Bytes: b, Delivered: l.delivered.Load(), Dropped: l.dropped.Load(), Skipped: l.skipped.Load()}
+	s.Source = l.src.stats()
+	return s
+}
+
+func (l *Live) logStats() {
+	s := l.Stats()
+	l.log(LevelInfo, fmt.Sprintf("stats lines=%d parse_errors=%d events=%d evicted=%d late=%d filtered=%d delivered=%d dropped=%d queued=%d queue_bytes=%d source=%v",
+		s.Lines, s.ParseErrs, s.Correlator.Events, s.Correlator.Evicted, s.Correlator.LateRecords, s.Enrich.Filtered, s.Queue.Delivered, s.Queue.Dropped, s.Queue.Events, s.Queue.Bytes, s.Source))
+}
+
+var _ = errStopped
