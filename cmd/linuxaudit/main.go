@@ -1,0 +1,189 @@
+// Command linuxaudit runs the plugin's pipeline over audit log files (or
+// stdin) and writes one JSON document per event:
+//
+//	linuxaudit [--key=value ...] [FILE ...]
+//
+// Every plugin configuration key is a flag (--schema=ecs, --raw=true,
+// --include_keys=kill ...). With no FILE it reads standard input; with
+// --sample it reads the bundled sample (the seed kill event and a slice of
+// the real corpus). Exit status: 0 ok, 1 input error, 2 bad option.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/whokilledit/linuxaudit/internal/corpus"
+	"github.com/whokilledit/linuxaudit/pipeline"
+)
+
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("linuxaudit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	vals := map[string]*string{}
+	for _, k := range pipeline.Keys {
+		switch k.Name {
+		case "source", "db", "kernel_mode", "kernel_rules", "kernel_rules_file", "kernel_kill_rules",
+			"kernel_backlog_limit", "kernel_rate_limit", "kernel_backlog_wait_time", "queue_max_bytes",
+			"buffer_max_size", "stats_record", "path", "read_from_head":
+			continue // plugin-only keys
+		}
+		vals[k.Name] = fs.String(k.Name, k.Default, k.Doc)
+	}
+	sample := fs.Bool("sample", false, "read the bundled sample log (seed kill event and corpus slices)")
+	stats := fs.Bool("stats", false, "print pipeline statistics as JSON on stderr at the end")
+	progress := fs.Bool("progress", isTerminal(stderr), "show progress on stderr (default: when stderr is a terminal)")
+	showVersion := fs.Bool("version", false, "print the version")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: linuxaudit [flags] [FILE ...]   (FILE may be - for stdin, or .gz)\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "linuxaudit", version)
+		return 0
+	}
+	cfg, err := pipeline.Parse(func(k string) (string, bool) {
+		if p, ok := vals[k]; ok {
+			return *p, true
+		}
+		return "", false
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "linuxaudit: %v\n", err)
+		return 2
+	}
+	if cfg.Proc == "auto" {
+		cfg.Proc = "false" // old logs: /proc describes other processes now
+	}
+	cfg.JSON = true
+	b, err := pipeline.NewBatch(cfg, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "linuxaudit: %v\n", err)
+		return 2
+	}
+	files := fs.Args()
+	if *sample {
+		files = append([]string{"@sample"}, files...)
+	} else if len(files) == 0 {
+		files = []string{"-"}
+	}
+	status := 0
+	for _, name := range files {
+		if err := readOne(b, name, stdin, stderr, *progress); err != nil {
+			fmt.Fprintf(stderr, "linuxaudit: %s: %v\n", name, err)
+			status = 1
+			if errors.Is(err, errOutput) {
+				return 1
+			}
+		}
+	}
+	if err := b.Close(); err != nil {
+		fmt.Fprintf(stderr, "linuxaudit: writing output: %v\n", err)
+		return 1
+	}
+	st := b.Stats()
+	if *stats {
+		j, _ := json.Marshal(st)
+		fmt.Fprintf(stderr, "%s\n", j)
+	}
+	if st.ParseErrs > 0 {
+		fmt.Fprintf(stderr, "linuxaudit: %d lines could not be parsed (not audit records)\n", st.ParseErrs)
+		if st.ParseErrs == st.Lines {
+			status = 1
+		}
+	}
+	return status
+}
+
+var errOutput = errors.New("output error")
+
+func readOne(b *pipeline.Batch, name string, stdin io.Reader, stderr io.Writer, progress bool) error {
+	var r io.Reader
+	var size int64
+	switch name {
+	case "-":
+		r = stdin
+	case "@sample":
+		r = bytes.NewReader(corpus.Bytes(corpus.Seed))
+	default:
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil {
+			if st.IsDir() {
+				return errors.New("is a directory")
+			}
+			size = st.Size()
+		}
+		r = f
+		if strings.HasSuffix(name, ".gz") {
+			z, err := gzip.NewReader(bufio.NewReader(f))
+			if err != nil {
+				return err
+			}
+			r = z
+			size = 0
+		}
+	}
+	if progress {
+		r = &progressReader{r: r, size: size, w: stderr, name: name, start: time.Now()}
+		defer fmt.Fprintf(stderr, "\r\033[K")
+	}
+	_, err := b.ReadFrom(r)
+	return err
+}
+
+type progressReader struct {
+	r     io.Reader
+	n     int64
+	size  int64
+	w     io.Writer
+	name  string
+	start time.Time
+	last  time.Time
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	if now := time.Now(); now.Sub(p.last) > 200*time.Millisecond {
+		p.last = now
+		mb := float64(p.n) / 1e6
+		rate := mb / now.Sub(p.start).Seconds()
+		if p.size > 0 {
+			fmt.Fprintf(p.w, "\r%s: %.1f/%.1f MB (%.0f%%) %.1f MB/s", p.name, mb, float64(p.size)/1e6, 100*float64(p.n)/float64(p.size), rate)
+		} else {
+			fmt.Fprintf(p.w, "\r%s: %.1f MB %.1f MB/s", p.name, mb, rate)
+		}
+	}
+	return n, err
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

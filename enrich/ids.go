@@ -1,0 +1,125 @@
+package enrich
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/user"
+	"strconv"
+	"time"
+)
+
+// unsetID is the kernel's "no id" (auid and ses before login).
+const unsetID = 4294967295
+
+// idNames resolves uids and gids to names on this host: /etc/passwd and
+// /etc/group (re-read when they change, checked at most every 10 s), then
+// the system's resolver (NSS: LDAP, sssd) for ids not in the files, with a
+// bounded cache including misses. Names from a record's enriched suffix
+// (the origin host's truth) are preferred by the caller.
+type idNames struct {
+	root             string
+	users, groups    map[uint32]string
+	extra            map[uint64]string // resolver results, key kind<<32|id
+	checked          time.Time
+	pwMtime, grMtime time.Time
+	noResolver       bool
+}
+
+const maxIDCache = 8192
+
+func newIDNames(root string) *idNames {
+	return &idNames{root: root, extra: map[uint64]string{}}
+}
+
+func (n *idNames) refresh() {
+	now := time.Now()
+	if now.Sub(n.checked) < 10*time.Second && n.users != nil {
+		return
+	}
+	n.checked = now
+	if st, err := os.Stat(n.root + "/etc/passwd"); err == nil && (n.users == nil || !st.ModTime().Equal(n.pwMtime)) {
+		n.pwMtime = st.ModTime()
+		n.users = readIDFile(n.root + "/etc/passwd")
+		clear(n.extra)
+	} else if n.users == nil {
+		n.users = map[uint32]string{}
+	}
+	if st, err := os.Stat(n.root + "/etc/group"); err == nil && (n.groups == nil || !st.ModTime().Equal(n.grMtime)) {
+		n.grMtime = st.ModTime()
+		n.groups = readIDFile(n.root + "/etc/group")
+		clear(n.extra)
+	} else if n.groups == nil {
+		n.groups = map[uint32]string{}
+	}
+}
+
+func readIDFile(path string) map[uint32]string {
+	m := map[uint32]string{}
+	f, err := os.Open(path)
+	if err != nil {
+		return m
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() && len(m) < 1<<16 {
+		parts := bytes.SplitN(sc.Bytes(), []byte(":"), 4)
+		if len(parts) < 3 || len(parts[0]) == 0 {
+			continue
+		}
+		id, err := strconv.ParseUint(string(parts[2]), 10, 32)
+		if err != nil {
+			continue
+		}
+		if _, dup := m[uint32(id)]; !dup {
+			m[uint32(id)] = string(parts[0])
+		}
+	}
+	return m
+}
+
+// user returns the name of uid ("unset" for 4294967295, "" if unknown).
+func (n *idNames) user(id uint64) string { return n.name(id, false) }
+
+// group returns the name of gid.
+func (n *idNames) group(id uint64) string { return n.name(id, true) }
+
+func (n *idNames) name(id uint64, group bool) string {
+	if id == unsetID {
+		return "unset"
+	}
+	if id > unsetID {
+		return ""
+	}
+	n.refresh()
+	m := n.users
+	if group {
+		m = n.groups
+	}
+	if s, ok := m[uint32(id)]; ok {
+		return s
+	}
+	if n.noResolver {
+		return ""
+	}
+	k := id
+	if group {
+		k |= 1 << 32
+	}
+	if s, ok := n.extra[k]; ok {
+		return s
+	}
+	var s string
+	if group {
+		if g, err := user.LookupGroupId(strconv.FormatUint(id, 10)); err == nil {
+			s = g.Name
+		}
+	} else if u, err := user.LookupId(strconv.FormatUint(id, 10)); err == nil {
+		s = u.Username
+	}
+	if len(n.extra) >= maxIDCache {
+		clear(n.extra)
+	}
+	n.extra[k] = s
+	return s
+}

@@ -1,0 +1,328 @@
+package enrich
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"time"
+)
+
+// procInfo is what we know of one process.
+type procInfo struct {
+	pid, ppid int64
+	start     uint64 // start time in clock ticks after boot (/proc), 0 if unknown
+	comm      string
+	exe       string
+	argv      []byte // NUL separated
+	uid       int64  // -1 when unknown
+	unit      string
+	container string
+	seen      int64 // unix seconds of the last update
+	exited    int64 // unix seconds when found gone, 0 while alive or unknown
+	fromProc  bool
+}
+
+// procTable remembers processes by pid (with their start time, so a reused
+// pid replaces the old entry), fed by the events of the stream and, when
+// live, by /proc. It is bounded: past max entries the processes gone for
+// longest, then the least recently seen, are forgotten.
+type procTable struct {
+	m         map[int64]*procInfo
+	max       int
+	root      string // "/proc"
+	live      bool
+	lastScan  time.Time
+	scanEvery time.Duration
+	retention int64 // seconds to keep exited processes
+	buf       []byte
+	now       func() time.Time
+}
+
+func newProcTable(root string, live bool, max int) *procTable {
+	if root == "" {
+		root = "/proc"
+	}
+	return &procTable{m: make(map[int64]*procInfo, 1024), max: max, root: root, live: live,
+		scanEvery: 2 * time.Second, retention: 600, now: time.Now}
+}
+
+// observe records the caller of a syscall event. A different ppid for a
+// known pid means the pid was reused: the old entry is replaced.
+func (t *procTable) observe(pid, ppid int64, comm, exe []byte, uid int64) *procInfo {
+	if pid <= 0 {
+		return nil
+	}
+	p := t.m[pid]
+	if p != nil && ppid > 0 && p.ppid > 0 && p.ppid != ppid && !(p.fromProc && p.exited == 0 && t.live) {
+		p = nil
+	}
+	if p == nil {
+		p = t.add(pid)
+	}
+	if ppid > 0 {
+		p.ppid = ppid
+	}
+	if len(comm) > 0 && string(comm) != p.comm {
+		p.comm = string(comm)
+	}
+	if len(exe) > 0 && string(exe) != p.exe {
+		p.exe = string(exe)
+	}
+	if uid >= 0 {
+		p.uid = uid
+	}
+	p.seen = t.now().Unix()
+	return p
+}
+
+// setArgv records the command line of pid (EXECVE or PROCTITLE).
+func (t *procTable) setArgv(pid int64, argv []byte) {
+	if p := t.m[pid]; p != nil && !bytes.Equal(p.argv, argv) {
+		if len(argv) > 4096 {
+			argv = argv[:4096]
+		}
+		p.argv = append(p.argv[:0], argv...)
+	}
+}
+
+func (t *procTable) add(pid int64) *procInfo {
+	if len(t.m) >= t.max {
+		t.evict()
+	}
+	p := &procInfo{pid: pid, uid: -1}
+	t.m[pid] = p
+	return p
+}
+
+// evict forgets about a tenth of the table: exited first, then oldest seen.
+func (t *procTable) evict() {
+	target := len(t.m) - t.max*9/10
+	now := t.now().Unix()
+	for pid, p := range t.m {
+		if target <= 0 {
+			return
+		}
+		if p.exited != 0 && now-p.exited > 0 {
+			delete(t.m, pid)
+			target--
+		}
+	}
+	if target <= 0 {
+		return
+	}
+	// Oldest seen: find the cut-off with one pass over a small histogram.
+	var oldest int64 = 1 << 62
+	for _, p := range t.m {
+		if p.seen < oldest {
+			oldest = p.seen
+		}
+	}
+	for cut := oldest; target > 0 && cut <= now; cut++ {
+		for pid, p := range t.m {
+			if p.seen <= cut {
+				delete(t.m, pid)
+				if target--; target <= 0 {
+					break
+				}
+			}
+		}
+	}
+}
+
+// get returns what is known of pid, reading /proc when live and the
+// process is not known yet.
+func (t *procTable) get(pid int64) *procInfo {
+	if pid <= 0 {
+		return nil
+	}
+	p := t.m[pid]
+	if t.live && (p == nil || (!p.fromProc && p.exited == 0)) {
+		if q := t.readProc(pid, p); q != nil {
+			return q
+		}
+	}
+	return p
+}
+
+// tick rescans /proc (live mode) so that targets killed later are known
+// with their command line and unit, and marks processes that are gone.
+func (t *procTable) tick() {
+	if !t.live {
+		return
+	}
+	now := t.now()
+	if now.Sub(t.lastScan) < t.scanEvery {
+		return
+	}
+	t.lastScan = now
+	d, err := os.Open(t.root)
+	if err != nil {
+		return
+	}
+	names, _ := d.Readdirnames(-1)
+	d.Close()
+	alive := make(map[int64]struct{}, len(names))
+	for _, n := range names {
+		pid, err := strconv.ParseInt(n, 10, 64)
+		if err != nil {
+			continue
+		}
+		alive[pid] = struct{}{}
+		p := t.m[pid]
+		if p != nil && p.fromProc {
+			// Same process? Compare start times (cheap: one read).
+			if st, ok := t.startTime(pid); ok && st == p.start {
+				continue
+			}
+			p = nil
+		}
+		t.readProc(pid, p)
+	}
+	sec := now.Unix()
+	for pid, p := range t.m {
+		if _, ok := alive[pid]; !ok && p.exited == 0 {
+			p.exited = sec
+		}
+		if p.exited != 0 && sec-p.exited > t.retention {
+			delete(t.m, pid)
+		}
+	}
+}
+
+func (t *procTable) read(path string) []byte {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if cap(t.buf) < 8192 {
+		t.buf = make([]byte, 8192)
+	}
+	n, _ := f.Read(t.buf[:cap(t.buf)])
+	return t.buf[:n]
+}
+
+// startTime reads the start time (field 22) of /proc/pid/stat.
+func (t *procTable) startTime(pid int64) (uint64, bool) {
+	b := t.read(t.root + "/" + strconv.FormatInt(pid, 10) + "/stat")
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 20 {
+		return 0, false
+	}
+	st, err := strconv.ParseUint(string(f[19]), 10, 64)
+	return st, err == nil
+}
+
+// readProc fills an entry for pid from /proc. prev, when not nil, is the
+// stream's entry to update (same process) or replace (pid reused).
+func (t *procTable) readProc(pid int64, prev *procInfo) *procInfo {
+	dir := t.root + "/" + strconv.FormatInt(pid, 10)
+	b := t.read(dir + "/stat")
+	i := bytes.LastIndexByte(b, ')')
+	j := bytes.IndexByte(b, '(')
+	if i < 0 || j < 0 || j > i {
+		return nil
+	}
+	comm := string(b[j+1 : i])
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 20 {
+		return nil
+	}
+	ppid, _ := strconv.ParseInt(string(f[1]), 10, 64)
+	start, _ := strconv.ParseUint(string(f[19]), 10, 64)
+	p := prev
+	if p == nil || (p.ppid > 0 && p.ppid != ppid) {
+		p = t.add(pid)
+	}
+	p.fromProc, p.start, p.ppid, p.exited = true, start, ppid, 0
+	if p.comm == "" {
+		p.comm = comm
+	}
+	if exe, err := os.Readlink(dir + "/exe"); err == nil {
+		p.exe = exe
+	}
+	if cl := t.read(dir + "/cmdline"); len(cl) > 0 {
+		p.argv = append(p.argv[:0], bytes.TrimRight(cl, "\x00")...)
+	}
+	for _, l := range bytes.Split(t.read(dir+"/status"), []byte{'\n'}) {
+		if bytes.HasPrefix(l, []byte("Uid:")) {
+			if u := bytes.Fields(l[4:]); len(u) > 0 {
+				p.uid, _ = strconv.ParseInt(string(u[0]), 10, 64)
+			}
+			break
+		}
+	}
+	p.unit, p.container = cgroupContext(t.read(dir + "/cgroup"))
+	p.seen = t.now().Unix()
+	return p
+}
+
+// cgroupContext derives the systemd unit and the container id from the
+// content of /proc/PID/cgroup (v1 or v2 lines "ID:CONTROLLERS:PATH"). The
+// unified (v2) path or the name=systemd one is preferred.
+func cgroupContext(b []byte) (unit, container string) {
+	var best []byte
+	rank := -1
+	for _, l := range bytes.Split(b, []byte{'\n'}) {
+		parts := bytes.SplitN(l, []byte{':'}, 3)
+		if len(parts) != 3 || len(parts[2]) == 0 {
+			continue
+		}
+		r := 0
+		switch {
+		case len(parts[1]) == 0:
+			r = 3 // v2
+		case bytes.Equal(parts[1], []byte("name=systemd")):
+			r = 2
+		case bytes.Contains(parts[1], []byte("pids")):
+			r = 1
+		}
+		if r > rank && !bytes.Equal(parts[2], []byte("/")) {
+			rank, best = r, parts[2]
+		}
+	}
+	return cgroupPath(best)
+}
+
+// cgroupPath finds the innermost systemd unit and any container id in a
+// cgroup path such as /system.slice/nginx.service,
+// /kubepods.slice/.../cri-containerd-<64 hex>.scope or /docker/<64 hex>.
+func cgroupPath(path []byte) (unit, container string) {
+	for _, c := range bytes.Split(path, []byte{'/'}) {
+		if len(c) == 0 {
+			continue
+		}
+		if id := containerID(c); id != "" {
+			container = id
+		}
+		for _, suf := range []string{".service", ".scope", ".socket", ".timer", ".mount", ".swap", ".path"} {
+			if bytes.HasSuffix(c, []byte(suf)) && len(c) > len(suf) {
+				unit = string(c)
+			}
+		}
+	}
+	return unit, container
+}
+
+// containerID returns a 64-hex container id found in one cgroup path
+// component (docker-<id>.scope, cri-containerd-<id>.scope, crio-<id>.scope,
+// libpod-<id>.scope, or the bare id).
+func containerID(c []byte) string {
+	c = bytes.TrimSuffix(c, []byte(".scope"))
+	if i := bytes.LastIndexAny(c, "-:"); i >= 0 {
+		c = c[i+1:]
+	}
+	if len(c) != 64 {
+		return ""
+	}
+	for _, x := range c {
+		if !(x >= '0' && x <= '9' || x >= 'a' && x <= 'f') {
+			return ""
+		}
+	}
+	return string(c)
+}
