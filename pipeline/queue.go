@@ -10,7 +10,7 @@ import "sync"
 type queue struct {
 	mu      sync.Mutex
 	room    *sync.Cond
-	buf     []byte  // encoded entries; buf[head:] not yet taken
+	buf     []byte // encoded entries; buf[head:] not yet taken
 	head    int
 	meta    []entry // entries in buf[head:], oldest first
 	max     int
