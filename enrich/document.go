@@ -49,6 +49,7 @@ type node struct {
 	off   int32 // string value offset in buf
 	num   uint64
 	close int32 // index after the last descendant (object/array)
+	plain bool  // string without '"' or '\\': JSON needs no escaping
 }
 
 // Reset empties the document for reuse and opens the root object.
@@ -70,8 +71,14 @@ func (d *Document) push(key string, k nodeKind) {
 
 func (d *Document) leaf(key string, k nodeKind) *node {
 	d.nodes[d.stack[len(d.stack)-1]].n++
-	d.nodes = append(d.nodes, node{key: key, kind: k})
-	return &d.nodes[len(d.nodes)-1]
+	if len(d.nodes) == cap(d.nodes) {
+		d.nodes = append(d.nodes, node{})
+	} else {
+		d.nodes = d.nodes[:len(d.nodes)+1]
+	}
+	n := &d.nodes[len(d.nodes)-1]
+	*n = node{key: key, kind: k}
+	return n
 }
 
 // Object opens a nested object under key (key is ignored inside arrays).
@@ -102,17 +109,19 @@ func (d *Document) Len() int { return int(d.nodes[d.stack[len(d.stack)-1]].n) }
 // Str adds a string, escaped as described on Document.
 func (d *Document) Str(key, v string) {
 	off := len(d.buf)
-	d.buf = appendSafe(d.buf, v)
+	var plain bool
+	d.buf, plain = appendSafe(d.buf, v)
 	n := d.leaf(key, kString)
-	n.off, n.n = int32(off), int32(len(d.buf)-off)
+	n.off, n.n, n.plain = int32(off), int32(len(d.buf)-off), plain
 }
 
 // StrBytes adds a byte string, escaped as described on Document.
 func (d *Document) StrBytes(key string, v []byte) {
 	off := len(d.buf)
-	d.buf = appendSafe(d.buf, v)
+	var plain bool
+	d.buf, plain = appendSafe(d.buf, v)
 	n := d.leaf(key, kString)
-	n.off, n.n = int32(off), int32(len(d.buf)-off)
+	n.off, n.n, n.plain = int32(off), int32(len(d.buf)-off), plain
 }
 
 // strTrusted adds a string known to be safe (our own constants and
@@ -121,7 +130,7 @@ func (d *Document) strTrusted(key string, v []byte) {
 	off := len(d.buf)
 	d.buf = append(d.buf, v...)
 	n := d.leaf(key, kString)
-	n.off, n.n = int32(off), int32(len(d.buf)-off)
+	n.off, n.n, n.plain = int32(off), int32(len(d.buf)-off), true
 }
 
 // Int adds a signed number.
@@ -223,13 +232,17 @@ func (d *Document) appendJSON(dst []byte, i int) ([]byte, int) {
 				dst = append(dst, ',')
 			}
 			if obj {
-				dst = appendJSONString(dst, d.nodes[j].key)
-				dst = append(dst, ':')
+				dst = appendKey(dst, d.nodes[j].key)
 			}
 			dst, j = d.appendJSON(dst, j)
 		}
 		return append(dst, close), j
 	case kString:
+		if n.plain {
+			dst = append(dst, '"')
+			dst = append(dst, d.buf[n.off:n.off+n.n]...)
+			return append(dst, '"'), i + 1
+		}
 		return appendJSONString(dst, d.buf[n.off:n.off+n.n]), i + 1
 	case kInt:
 		return strconv.AppendInt(dst, int64(n.num), 10), i + 1
@@ -275,6 +288,27 @@ func appendJSONString[S string | []byte](dst []byte, s S) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// appendKey writes "key": for our keys, which are plain identifiers; any
+// other key is escaped.
+func appendKey(dst []byte, k string) []byte {
+	for i := 0; i < len(k); i++ {
+		if !safeByte[k[i]] || k[i] == '"' {
+			return append(appendJSONString(dst, k), ':')
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, k...)
+	return append(dst, '"', ':')
+}
+
+// safeByte marks the bytes appendSafe copies as they are.
+var safeByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '\\'
+	}
+	return
+}()
+
 // needsEscape reports whether the rune r (decoded from valid UTF-8) must be
 // shown as an escape: C0/C1 controls, DEL, bidi overrides and isolates, and
 // the line/paragraph separators that break some JSON consumers.
@@ -290,18 +324,24 @@ func needsEscape(r rune) bool {
 	return false
 }
 
-// appendSafe appends s with the escaping described on Document.
-func appendSafe[S string | []byte](dst []byte, s S) []byte {
+// appendSafe appends s with the escaping described on Document. plain
+// reports that the result holds no '"' or '\\' (JSON can copy it as is).
+func appendSafe[S string | []byte](dst []byte, s S) ([]byte, bool) {
+	plain := true
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= 0x20 && c < 0x7f && c != '\\' {
+		if safeByte[c] {
+			if c == '"' {
+				plain = false
+			}
 			i++
 			continue
 		}
 		if c == '\\' {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, '\\', '\\')
+			plain = false
 			i++
 			start = i
 			continue
@@ -309,6 +349,7 @@ func appendSafe[S string | []byte](dst []byte, s S) []byte {
 		if c < 0x80 { // C0 control or DEL
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
+			plain = false
 			i++
 			start = i
 			continue
@@ -324,6 +365,7 @@ func appendSafe[S string | []byte](dst []byte, s S) []byte {
 		if r == utf8.RuneError && size <= 1 {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
+			plain = false
 			i++
 			start = i
 			continue
@@ -331,13 +373,14 @@ func appendSafe[S string | []byte](dst []byte, s S) []byte {
 		if needsEscape(r) {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, '\\', 'u', hexDigits[r>>12&15], hexDigits[r>>8&15], hexDigits[r>>4&15], hexDigits[r&15])
+			plain = false
 			i += size
 			start = i
 			continue
 		}
 		i += size
 	}
-	return append(dst, s[start:]...)
+	return append(dst, s[start:]...), plain
 }
 
 // AppendMsgpack appends the document's record map as msgpack.

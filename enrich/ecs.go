@@ -12,7 +12,7 @@ import (
 // auditd.summary_text for the one-line summary.
 func (e *Enricher) renderECS(v *view, doc *Document) {
 	ev := v.ev
-	e.ts = appendTime(e.ts[:0], ev.Sec, ev.Msec)
+	e.ts = e.appendTime(e.ts[:0], ev.Sec, ev.Msec)
 	doc.strTrusted("@timestamp", e.ts)
 	doc.StrBytes("message", e.sum)
 	doc.Object("ecs")
@@ -155,7 +155,7 @@ func (v *view) sesOf() (int64, bool) {
 		return 0, false
 	}
 	s, ok := fieldInt(r, "ses")
-	return s, ok && s != unsetID
+	return s, ok && s != unsetID && s != -1
 }
 
 func ecsResult(outcome string) string {
@@ -275,8 +275,8 @@ func (e *Enricher) ecsID(doc *Document, r *parser.Record, key, gidKey, _ string)
 	if n, name, ok := e.idName(r, key); ok {
 		e.tmp = strconv.AppendInt(e.tmp[:0], n, 10)
 		doc.strTrusted("id", e.tmp)
-		if name != "" {
-			doc.Str("name", name)
+		if len(name) > 0 {
+			doc.StrBytes("name", name)
 		}
 	}
 	if gidKey != "" {
@@ -284,8 +284,8 @@ func (e *Enricher) ecsID(doc *Document, r *parser.Record, key, gidKey, _ string)
 			doc.Object("group")
 			e.tmp = strconv.AppendInt(e.tmp[:0], n, 10)
 			doc.strTrusted("id", e.tmp)
-			if name != "" {
-				doc.Str("name", name)
+			if len(name) > 0 {
+				doc.StrBytes("name", name)
 			}
 			doc.End()
 		}
@@ -334,15 +334,15 @@ func (e *Enricher) ecsFile(v *view, doc *Document) {
 	if n, name, ok := e.idName(r, "ouid"); ok {
 		e.tmp = strconv.AppendInt(e.tmp[:0], n, 10)
 		doc.strTrusted("uid", e.tmp)
-		if name != "" {
-			doc.Str("owner", name)
+		if len(name) > 0 {
+			doc.StrBytes("owner", name)
 		}
 	}
 	if n, name, ok := e.idName(r, "ogid"); ok {
 		e.tmp = strconv.AppendInt(e.tmp[:0], n, 10)
 		doc.strTrusted("gid", e.tmp)
-		if name != "" {
-			doc.Str("group", name)
+		if len(name) > 0 {
+			doc.StrBytes("group", name)
 		}
 	}
 	doc.End()
@@ -353,11 +353,11 @@ func (e *Enricher) ecsSummary(v *view, doc *Document) {
 	doc.Object("summary")
 	doc.Object("actor")
 	if v.sys != nil {
-		if _, name, ok := e.idName(v.sys, "auid"); ok && name != "" {
-			doc.Str("primary", name)
+		if _, name, ok := e.idName(v.sys, "auid"); ok && len(name) > 0 {
+			doc.StrBytes("primary", name)
 		}
-		if _, name, ok := e.idName(v.sys, "uid"); ok && name != "" {
-			doc.Str("secondary", name)
+		if _, name, ok := e.idName(v.sys, "uid"); ok && len(name) > 0 {
+			doc.StrBytes("secondary", name)
 		}
 	}
 	doc.End()

@@ -62,6 +62,10 @@ type Enricher struct {
 	tmp     []byte
 	args    parser.Args
 	ts      []byte
+	nameBuf []byte
+	tsSec   int64
+	tsBase  []byte // "2006-01-02T15:04:05." of tsSec
+	strs    map[string]string
 }
 
 // New validates the configuration; the error names the offending key.
@@ -75,8 +79,9 @@ func New(cfg Config) (*Enricher, error) {
 	if cfg.MaxProcs <= 0 {
 		cfg.MaxProcs = 32768
 	}
-	e := &Enricher{cfg: cfg, ids: newIDNames(cfg.EtcRoot), dynKeys: map[string]string{}}
+	e := &Enricher{cfg: cfg, ids: newIDNames(cfg.EtcRoot), dynKeys: map[string]string{}, strs: map[string]string{}}
 	e.procs = newProcTable(cfg.ProcRoot, cfg.Proc, cfg.MaxProcs)
+	e.procs.intern = e.intern
 	var err error
 	if e.inclTypes, err = typeSet("include_types", cfg.IncludeTypes); err != nil {
 		return nil, err
@@ -285,9 +290,27 @@ func (e *Enricher) learn(v *view) {
 }
 
 // appendTime formats sec.msec as RFC 3339 UTC with milliseconds.
-func appendTime(dst []byte, sec int64, msec uint16) []byte {
-	t := time.Unix(sec, int64(msec)*int64(time.Millisecond)).UTC()
-	return t.AppendFormat(dst, "2006-01-02T15:04:05.000Z")
+func (e *Enricher) appendTime(dst []byte, sec int64, msec uint16) []byte {
+	if sec != e.tsSec || len(e.tsBase) == 0 {
+		e.tsSec = sec
+		e.tsBase = time.Unix(sec, 0).UTC().AppendFormat(e.tsBase[:0], "2006-01-02T15:04:05.")
+	}
+	dst = append(dst, e.tsBase...)
+	return append(dst, byte('0'+msec/100), byte('0'+msec/10%10), byte('0'+msec%10), 'Z')
+}
+
+// intern returns b as a string, shared with earlier equal values (comm and
+// exe repeat endlessly), within a bound.
+func (e *Enricher) intern(b []byte) string {
+	if s, ok := e.strs[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(e.strs) >= 16384 {
+		clear(e.strs)
+	}
+	e.strs[s] = s
+	return s
 }
 
 var _ = strconv.Itoa

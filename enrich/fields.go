@@ -52,33 +52,71 @@ var numericFields = map[string]bool{
 	"res": false, "list": true, "op": false, "tid": true,
 }
 
+// fieldClass says how a generic field is written.
+type fieldClass struct {
+	key       string // interned key
+	id        *idField
+	numeric   bool
+	untrusted bool
+}
+
+var fieldClasses = func() map[string]*fieldClass {
+	m := map[string]*fieldClass{}
+	get := func(k string) *fieldClass {
+		if c, ok := m[k]; ok {
+			return c
+		}
+		c := &fieldClass{key: k}
+		m[k] = c
+		return c
+	}
+	for k, v := range idFields {
+		v := v
+		get(k).id = &v
+	}
+	for k, v := range numericFields {
+		get(k).numeric = v
+	}
+	for k, v := range untrustedFields {
+		get(k).untrusted = v
+	}
+	for k := range knownKeys {
+		get(k)
+	}
+	return m
+}()
+
 // value writes one field of a generic record: numbers as numbers, ids with
 // their names, hex strings decoded, everything else as written.
 func (e *Enricher) value(doc *Document, r *parser.Record, f parser.Field) {
 	key := r.Bytes(f.Key)
 	v := r.Bytes(f.Val)
-	k := e.internKey(key)
-	if idf, ok := idFields[k]; ok {
-		if n, ok := parseInt(v); ok {
-			e.idPair(doc, r, k, idf, n)
-			return
-		}
-	}
-	if numericFields[k] {
-		if n, ok := parseInt(v); ok {
-			doc.Int(k, n)
-			return
-		}
-	}
-	if untrustedFields[k] {
-		e.scratch, _ = r.Untrusted(e.scratch[:0], f)
-		if k == "proctitle" {
-			e.scratch = joinArgv(e.scratch)
-		}
-		doc.StrBytes(k, e.scratch)
+	c := fieldClasses[string(key)]
+	if c == nil {
+		doc.StrBytes(e.internKey(key), v)
 		return
 	}
-	doc.StrBytes(k, v)
+	if c.id != nil {
+		if n, ok := parseInt(v); ok {
+			e.idPair(doc, r, c.key, *c.id, n)
+			return
+		}
+	}
+	if c.numeric {
+		if n, ok := parseInt(v); ok {
+			doc.Int(c.key, n)
+			return
+		}
+	}
+	if c.untrusted {
+		e.scratch, _ = r.Untrusted(e.scratch[:0], f)
+		if c.key == "proctitle" {
+			e.scratch = joinArgv(e.scratch)
+		}
+		doc.StrBytes(c.key, e.scratch)
+		return
+	}
+	doc.StrBytes(c.key, v)
 }
 
 // idPair writes an id and its name, the enriched suffix's name first.
@@ -99,24 +137,29 @@ func (e *Enricher) idPair(doc *Document, r *parser.Record, k string, idf idField
 	}
 }
 
-// idName returns the name of the id field k of r ("" when unknown).
-func (e *Enricher) idName(r *parser.Record, k string) (int64, string, bool) {
+// idName returns the id field k of r and its name (enriched suffix first,
+// then this host); the name is valid until the next call.
+func (e *Enricher) idName(r *parser.Record, k string) (int64, []byte, bool) {
 	v, ok := r.Value(k)
 	if !ok {
-		return 0, "", false
+		return 0, nil, false
 	}
 	n, ok := parseInt(v)
 	if !ok {
-		return 0, "", false
+		return 0, nil, false
 	}
 	idf := idFields[k]
 	if name, ok := r.EnrichedValue(idf.upper); ok && len(name) > 0 {
-		return n, string(name), true
+		return n, name, true
 	}
+	var s string
 	if idf.group {
-		return n, e.ids.group(uint64(n)), true
+		s = e.ids.group(uint64(n))
+	} else {
+		s = e.ids.user(uint64(n))
 	}
-	return n, e.ids.user(uint64(n)), true
+	e.nameBuf = append(e.nameBuf[:0], s...)
+	return n, e.nameBuf, true
 }
 
 // joinArgv turns a NUL separated argv into a space separated line, in place.

@@ -15,6 +15,7 @@ type fileItem struct {
 	path     [2]int // cleaned absolute path, in fileOp.buf; empty when unknown
 	resolved bool
 	dirfd    int64 // the directory fd a relative name was relative to (not AT_FDCWD)
+	target   bool  // symlink: this item is the link's content, not a path
 }
 
 // fileOp is what a file syscall did.
@@ -33,6 +34,7 @@ type fileOp struct {
 	hasOwner bool
 	fd       int64 // fd-based syscalls (fchmod...) without a PATH
 	hasFD    bool
+	target   int // symlink: the item holding the link's content, -1
 }
 
 const atFDCWD = -100
@@ -142,7 +144,7 @@ func fileAction(op string) string {
 // records) and reports whether it is one.
 func (e *Enricher) fileEvent(v *view) bool {
 	f := &v.file
-	f.primary, f.from, f.replaced = -1, -1, -1
+	f.primary, f.from, f.replaced, f.target = -1, -1, -1, -1
 	op, flagsArg, dirfdArg := fileSyscall(v.syscall)
 	if op == "" && len(v.paths) == 0 {
 		return false
@@ -164,6 +166,9 @@ func (e *Enricher) fileEvent(v *view) bool {
 			name := f.buf[s:len(f.buf)]
 			ps := len(f.buf)
 			switch {
+			case op == "symlink" && it.nametype == "UNKNOWN":
+				it.target = true
+				f.target = len(f.items)
 			case len(name) > 0 && name[0] == '/':
 				f.buf = cleanPath(f.buf, name)
 				it.resolved = true
@@ -214,7 +219,7 @@ func (e *Enricher) fileEvent(v *view) bool {
 				f.primary = i
 			}
 		case "NORMAL", "UNKNOWN":
-			if f.primary < 0 {
+			if f.primary < 0 && !f.items[i].target {
 				f.primary = i
 			}
 		}
@@ -231,7 +236,7 @@ func (e *Enricher) fileEvent(v *view) bool {
 	}
 	if f.primary < 0 {
 		for i := range f.items {
-			if f.items[i].nametype != "PARENT" {
+			if f.items[i].nametype != "PARENT" && !f.items[i].target {
 				f.primary = i
 				break
 			}

@@ -24,6 +24,7 @@ type idNames struct {
 	checked          time.Time
 	pwMtime, grMtime time.Time
 	noResolver       bool
+	calls            uint32
 }
 
 const maxIDCache = 8192
@@ -33,6 +34,9 @@ func newIDNames(root string) *idNames {
 }
 
 func (n *idNames) refresh() {
+	if n.calls++; n.calls&1023 != 0 && n.users != nil {
+		return
+	}
 	now := time.Now()
 	if now.Sub(n.checked) < 10*time.Second && n.users != nil {
 		return
@@ -85,7 +89,7 @@ func (n *idNames) user(id uint64) string { return n.name(id, false) }
 func (n *idNames) group(id uint64) string { return n.name(id, true) }
 
 func (n *idNames) name(id uint64, group bool) string {
-	if id == unsetID {
+	if id == unsetID || id == 1<<64-1 { // 4294967295, or -1 as OBJ_PID logs it
 		return "unset"
 	}
 	if id > unsetID {

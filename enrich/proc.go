@@ -36,6 +36,7 @@ type procTable struct {
 	retention int64 // seconds to keep exited processes
 	buf       []byte
 	now       func() time.Time
+	intern    func([]byte) string
 }
 
 func newProcTable(root string, live bool, max int) *procTable {
@@ -63,10 +64,10 @@ func (t *procTable) observe(pid, ppid int64, comm, exe []byte, uid int64) *procI
 		p.ppid = ppid
 	}
 	if len(comm) > 0 && string(comm) != p.comm {
-		p.comm = string(comm)
+		p.comm = t.intern(comm)
 	}
 	if len(exe) > 0 && string(exe) != p.exe {
-		p.exe = string(exe)
+		p.exe = t.intern(exe)
 	}
 	if uid >= 0 {
 		p.uid = uid

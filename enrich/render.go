@@ -39,6 +39,7 @@ func (e *Enricher) classify(v *view) {
 		v.kind, v.category, v.action = "kill", "process", "killed-pid"
 	case v.execve || v.syscall == "execve" || v.syscall == "execveat":
 		v.kind, v.category, v.action = "exec", "process", "executed"
+		v.hasArgs = v.execve && v.ev.ExecveArgs(&e.args)
 	case v.ev.Has(parser.TypeConfigChange):
 		v.kind, v.category, v.action = "config", "configuration", "changed-audit-configuration"
 	case e.fileEvent(v):
@@ -99,7 +100,7 @@ func userKind(t uint16) (kind, category, action string) {
 // render writes the default schema.
 func (e *Enricher) render(v *view, doc *Document) {
 	ev := v.ev
-	e.ts = appendTime(e.ts[:0], ev.Sec, ev.Msec)
+	e.ts = e.appendTime(e.ts[:0], ev.Sec, ev.Msec)
 	doc.strTrusted("@timestamp", e.ts)
 	doc.StrBytes("summary", e.sum)
 
@@ -228,23 +229,36 @@ func (e *Enricher) renderProcess(v *view, doc *Document) {
 	}
 	if len(argv) > 0 {
 		e.writeArgv(doc, argv)
+		if len(v.argv) > 0 && v.staleTitle() {
+			// The kernel caches a task's PROCTITLE at its first audited
+			// event and keeps it across execve: trust comm and exe.
+			doc.Bool("cmdline_stale", true)
+		}
 	}
 	if v.cwd != nil {
 		doc.StrBytes("cwd", v.cwd)
 	}
-	for _, k := range [...]string{"uid", "auid", "euid", "suid", "fsuid", "gid", "egid", "sgid", "fsgid"} {
-		if n, ok := fieldInt(r, k); ok {
-			e.idPair(doc, r, k, idFields[k], n)
+	// One pass over the fields, in the kernel's order.
+	for _, f := range r.Fields {
+		if f.Depth != 0 {
+			continue
 		}
-	}
-	if t, ok := r.Value("tty"); ok {
-		doc.StrBytes("tty", t)
-	}
-	if s, ok := fieldInt(r, "ses"); ok && s != unsetID {
-		doc.Int("ses", s)
-	}
-	if s, ok := r.Value("subj"); ok {
-		doc.StrBytes("subj", s)
+		c := fieldClasses[string(r.Bytes(f.Key))]
+		if c == nil {
+			continue
+		}
+		switch {
+		case c.id != nil:
+			if n, ok := parseInt(r.Bytes(f.Val)); ok {
+				e.idPair(doc, r, c.key, *c.id, n)
+			}
+		case c.key == "tty" || c.key == "subj":
+			doc.StrBytes(c.key, r.Bytes(f.Val))
+		case c.key == "ses":
+			if s, ok := parseInt(r.Bytes(f.Val)); ok && s != unsetID && s != -1 {
+				doc.Int("ses", s)
+			}
+		}
 	}
 	if p != nil {
 		if p.unit != "" {
@@ -376,7 +390,7 @@ func (e *Enricher) objFields(doc *Document, o *parser.Record) {
 			e.idPair(doc, o, k[1], idField{idFields[k[0]].upper, k[2], false}, n)
 		}
 	}
-	if s, ok := fieldInt(o, "oses"); ok && s != unsetID {
+	if s, ok := fieldInt(o, "oses"); ok && s != unsetID && s != -1 {
 		doc.Int("ses", s)
 	}
 	if s, ok := o.Value("obj"); ok {
@@ -403,7 +417,7 @@ func (e *Enricher) objFields(doc *Document, o *parser.Record) {
 }
 
 func (e *Enricher) renderExec(v *view, doc *Document) {
-	if !v.ev.ExecveArgs(&e.args) {
+	if !v.hasArgs {
 		return
 	}
 	doc.Object("exec")
@@ -438,6 +452,10 @@ func (e *Enricher) renderFile(v *view, doc *Document) {
 		} else if it.name[1] > it.name[0] {
 			doc.StrBytes("from_name", f.buf[it.name[0]:it.name[1]])
 		}
+	}
+	if f.target >= 0 {
+		it := &f.items[f.target]
+		doc.StrBytes("link_target", f.buf[it.name[0]:it.name[1]])
 	}
 	if f.replaced >= 0 {
 		it := &f.items[f.replaced]

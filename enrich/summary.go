@@ -47,7 +47,7 @@ func (e *Enricher) summary(v *view) {
 		} else {
 			s = append(s, " executed "...)
 		}
-		if v.ev.ExecveArgs(&e.args) && e.args.Len() > 0 {
+		if v.hasArgs && e.args.Len() > 0 {
 			for i := 0; i < e.args.Len() && i < 32; i++ {
 				if i > 0 {
 					s = append(s, ' ')
@@ -89,7 +89,7 @@ func (e *Enricher) actor(s []byte, v *view, withParent bool) []byte {
 	s = append(s, "pid "...)
 	s = strconv.AppendInt(s, v.pid, 10)
 	s = append(s, ' ')
-	if len(v.argv) > 0 {
+	if len(v.argv) > 0 && !v.staleTitle() {
 		s = append(s, '"')
 		start := len(s)
 		s = append(s, v.argv...)
@@ -117,12 +117,12 @@ func (e *Enricher) actor(s []byte, v *view, withParent bool) []byte {
 	}
 	s = append(s, "user "...)
 	if v.sys != nil {
-		if _, name, ok := e.idName(v.sys, "uid"); ok && name != "" {
+		if _, name, ok := e.idName(v.sys, "uid"); ok && len(name) > 0 {
 			s = append(s, name...)
 		} else {
 			s = strconv.AppendInt(s, v.uid, 10)
 		}
-		if a, name, ok := e.idName(v.sys, "auid"); ok && a != unsetID && a != v.uid && name != "" {
+		if a, name, ok := e.idName(v.sys, "auid"); ok && a != unsetID && a != v.uid && len(name) > 0 {
 			s = append(s, ", login "...)
 			s = append(s, name...)
 		}
@@ -235,16 +235,7 @@ func (e *Enricher) fileSummary(s []byte, v *view) []byte {
 	} else {
 		s = append(s, ' ')
 	}
-	verb := map[bool]map[string]string{
-		false: {"create": "created", "write": "opened", "append": "opened", "truncate-open": "truncated", "read": "opened",
-			"delete": "deleted", "rmdir": "removed directory", "rename": "renamed", "link": "linked", "symlink": "created symlink",
-			"chmod": "changed mode of", "chown": "changed owner of", "xattr": "changed extended attributes of",
-			"times": "changed times of", "truncate": "truncated", "mkdir": "created directory", "mknod": "created node", "access": "accessed"},
-		true: {"create": "create", "write": "open", "append": "open", "truncate-open": "truncate", "read": "open",
-			"delete": "delete", "rmdir": "remove directory", "rename": "rename", "link": "link", "symlink": "create symlink",
-			"chmod": "change mode of", "chown": "change owner of", "xattr": "change extended attributes of",
-			"times": "change times of", "truncate": "truncate", "mkdir": "create directory", "mknod": "create node", "access": "access"},
-	}[v.outcome == "failure"][f.op]
+	verb := fileVerbs[v.outcome == "failure"][f.op]
 	if f.op == "rename" && f.replaced >= 0 && v.outcome != "failure" {
 		verb = "replaced"
 	}
@@ -258,6 +249,12 @@ func (e *Enricher) fileSummary(s []byte, v *view) []byte {
 		s = append(s, " for append"...)
 	case "read":
 		s = append(s, " for reading"...)
+	case "symlink":
+		if f.target >= 0 {
+			it := &f.items[f.target]
+			s = append(s, " -> "...)
+			s = append(s, f.buf[it.name[0]:it.name[1]]...)
+		}
 	case "rename":
 		if f.from >= 0 {
 			s = append(s, " (renamed from "...)
@@ -348,7 +345,7 @@ func (e *Enricher) userSummary(s []byte, v *view) []byte {
 		s, _ = r.Untrusted(s, f)
 		s = append(s, ')')
 	}
-	if _, name, ok := e.idName(r, "uid"); ok && name != "" {
+	if _, name, ok := e.idName(r, "uid"); ok && len(name) > 0 {
 		s = append(s, " user "...)
 		s = append(s, name...)
 	}
@@ -411,4 +408,15 @@ func (e *Enricher) sockaddr(doc *Document, r *parser.Record) {
 	default:
 		doc.Int("family_nr", int64(fam))
 	}
+}
+
+var fileVerbs = map[bool]map[string]string{
+	false: {"create": "created", "write": "opened", "append": "opened", "truncate-open": "truncated", "read": "opened",
+		"delete": "deleted", "rmdir": "removed directory", "rename": "renamed", "link": "linked", "symlink": "created symlink",
+		"chmod": "changed mode of", "chown": "changed owner of", "xattr": "changed extended attributes of",
+		"times": "changed times of", "truncate": "truncated", "mkdir": "created directory", "mknod": "created node", "access": "accessed"},
+	true: {"create": "create", "write": "open", "append": "open", "truncate-open": "truncate", "read": "open",
+		"delete": "delete", "rmdir": "remove directory", "rename": "rename", "link": "link", "symlink": "create symlink",
+		"chmod": "change mode of", "chown": "change owner of", "xattr": "change extended attributes of",
+		"times": "change times of", "truncate": "truncate", "mkdir": "create directory", "mknod": "create node", "access": "access"},
 }

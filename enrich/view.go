@@ -48,6 +48,7 @@ type view struct {
 	paths   []*parser.Record
 	cwdRec  *parser.Record
 	execve  bool
+	hasArgs bool // e.args holds the EXECVE arguments
 	sockRec *parser.Record
 
 	kind, category, action, outcome string
@@ -108,47 +109,54 @@ func (e *Enricher) extract(ev *parser.Event, v *view) {
 		return
 	}
 	r := v.sys
-	if a, ok := r.Value("arch"); ok {
-		v.arch, v.archI = lookupArch(a)
-		if v.archI != nil {
-			v.archName = v.archI.name
+	// One pass over the SYSCALL fields.
+	for _, f := range r.Fields {
+		k := r.Bytes(f.Key)
+		if len(k) < 2 || f.Depth != 0 {
+			continue
+		}
+		val := r.Bytes(f.Val)
+		switch string(k) {
+		case "arch":
+			v.arch, v.archI = lookupArch(val)
+			if v.archI != nil {
+				v.archName = v.archI.name
+			}
+		case "syscall":
+			v.nr, _ = parseInt(val)
+		case "success":
+			if string(val) == "yes" {
+				v.success = 1
+			} else if string(val) == "no" {
+				v.success = 0
+			}
+		case "exit":
+			if x, ok := parseInt(val); ok {
+				v.exit, v.hasExit = x, true
+				if x < 0 {
+					v.errno = errnoName(-x)
+				}
+			}
+		case "a0", "a1", "a2", "a3":
+			n := k[1] - '0'
+			v.a[n], v.hasA[n] = parseHex(val)
+		case "pid":
+			v.pid, _ = parseInt(val)
+		case "ppid":
+			v.ppid, _ = parseInt(val)
+		case "uid":
+			if u, ok := parseInt(val); ok {
+				v.uid, v.hasUID = u, true
+			}
+		case "comm":
+			v.commBuf, _ = r.Untrusted(v.commBuf[:0], f)
+			v.comm = v.commBuf
+		case "exe":
+			v.exeBuf, _ = r.Untrusted(v.exeBuf[:0], f)
+			v.exe = v.exeBuf
 		}
 	}
-	if n, ok := fieldInt(r, "syscall"); ok {
-		v.nr = n
-		v.syscall = v.archI.syscall(n)
-	}
-	if s, ok := r.Value("success"); ok {
-		if string(s) == "yes" {
-			v.success = 1
-		} else if string(s) == "no" {
-			v.success = 0
-		}
-	}
-	if x, ok := fieldInt(r, "exit"); ok {
-		v.exit, v.hasExit = x, true
-		if x < 0 {
-			v.errno = errnoName(-x)
-		}
-	}
-	for i, k := range [4]string{"a0", "a1", "a2", "a3"} {
-		if b, ok := r.Value(k); ok {
-			v.a[i], v.hasA[i] = parseHex(b)
-		}
-	}
-	v.pid, _ = fieldInt(r, "pid")
-	v.ppid, _ = fieldInt(r, "ppid")
-	if u, ok := fieldInt(r, "uid"); ok {
-		v.uid, v.hasUID = u, true
-	}
-	if f, ok := r.Field("comm"); ok {
-		v.commBuf, _ = r.Untrusted(v.commBuf[:0], f)
-		v.comm = v.commBuf
-	}
-	if f, ok := r.Field("exe"); ok {
-		v.exeBuf, _ = r.Untrusted(v.exeBuf[:0], f)
-		v.exe = v.exeBuf
-	}
+	v.syscall = v.archI.syscall(v.nr)
 	e.signal(v)
 }
 
@@ -214,4 +222,50 @@ func (e *Enricher) signal(v *view) {
 	default:
 		v.scope = "process_group"
 	}
+}
+
+// staleTitle reports a PROCTITLE that cannot be the current program's:
+// its argv[0] names neither the comm nor the exe (a command line cached
+// by the kernel before an execve). Interpreters pass: "bash x.sh" has
+// argv[0] bash = exe's base name.
+func (v *view) staleTitle() bool {
+	if len(v.argv) == 0 || v.execve || (len(v.comm) == 0 && len(v.exe) == 0) {
+		return false
+	}
+	a0 := v.argv
+	if i := indexByte(a0, 0); i >= 0 {
+		a0 = a0[:i]
+	}
+	a0 = base(a0)
+	comm := v.comm
+	if len(a0) > 15 {
+		a0 = a0[:15] // comm is at most 15 bytes
+	}
+	if string(a0) == string(comm) || (len(comm) == 15 && len(a0) >= 15 && string(a0[:15]) == string(comm)) {
+		return false
+	}
+	eb := base(v.exe)
+	full := base(v.argv[:max(indexByte(v.argv, 0), 0)])
+	if indexByte(v.argv, 0) < 0 {
+		full = base(v.argv)
+	}
+	return string(full) != string(eb)
+}
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func base(b []byte) []byte {
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == '/' {
+			return b[i+1:]
+		}
+	}
+	return b
 }
