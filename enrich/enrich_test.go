@@ -33,16 +33,7 @@ func runDocs(t testing.TB, lines [][]byte, cfg Config) []map[string]any {
 				t.Fatalf("raw control byte %#x in JSON: %s", b, buf)
 			}
 		}
-		var m map[string]any
-		dec := json.NewDecoder(bytes.NewReader(buf))
-		dec.UseNumber()
-		if err := dec.Decode(&m); err != nil {
-			t.Fatalf("invalid JSON %v: %s", err, buf)
-		}
-		if dec.More() {
-			t.Fatalf("trailing data after document: %s", buf)
-		}
-		out = append(out, m)
+		out = append(out, runDocsJSON(t, buf))
 	})
 	var r parser.Record
 	for _, l := range lines {
@@ -389,4 +380,17 @@ func TestDocumentEscaping(t *testing.T) {
 	if err := json.Unmarshal([]byte(got), &m); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func runDocsJSON(t testing.TB, buf []byte) map[string]any {
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(buf))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("invalid JSON %v: %s", err, buf)
+	}
+	if dec.More() {
+		t.Fatalf("trailing data after document: %s", buf)
+	}
+	return m
 }
