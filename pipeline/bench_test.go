@@ -1,0 +1,47 @@
+package pipeline
+
+import (
+	"bytes"
+	"io"
+	"testing"
+
+	"github.com/whokilledit/linuxaudit/internal/corpus"
+)
+
+// BenchmarkBatch measures the whole CLI path (parse, correlate, enrich,
+// encode) over the real corpus, for both schemas and outputs.
+func BenchmarkBatch(b *testing.B) {
+	for _, bc := range []struct {
+		name   string
+		file   string
+		schema string
+		json   bool
+	}{
+		{"enriched/default/json", corpus.Enriched, "default", true},
+		{"enriched/ecs/json", corpus.Enriched, "ecs", true},
+		{"enriched/default/msgpack", corpus.Enriched, "default", false},
+		{"noderaw/default/json", corpus.NodeRaw, "default", true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			data := corpus.Repeat(bc.file, 4)
+			lines := bytes.Count(data, []byte{'\n'})
+			cfg := Default()
+			cfg.Schema, cfg.JSON, cfg.Proc = bc.schema, bc.json, "false"
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				p, err := NewBatch(cfg, io.Discard)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := p.ReadFrom(bytes.NewReader(data)); err != nil {
+					b.Fatal(err)
+				}
+				p.Close()
+			}
+			b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+			b.ReportMetric(float64(b.N*lines), "lines")
+		})
+	}
+}
