@@ -300,6 +300,9 @@ type Live struct {
 	ackCh                       chan []entry
 	lastStats                   time.Time
 	resumeSet                   map[string]struct{}
+	pending                     []uint64
+	recent                      []entry
+	recentNext                  int
 }
 
 // liveSource is what the reader goroutine reads from.
@@ -307,8 +310,11 @@ type liveSource interface {
 	// run reads until ctx ends, calling line/netlink on the core through
 	// feed; it must call tick regularly (at least every 250 ms when idle).
 	run(ctx context.Context, l *Live) error
-	// commit persists that everything before pos was delivered.
-	commit(pos uint64, extra []byte) error
+	// commit persists the delivery state: pending are the positions of
+	// events read but not yet delivered; delivered the recently delivered
+	// events (position and id), to be skipped after a restart when they
+	// come after the saved position.
+	commit(pending []uint64, delivered []entry) error
 	resumeList() []byte
 	stats() map[string]any
 	close() error
@@ -420,31 +426,31 @@ func (l *Live) tick(now time.Time) {
 	}
 }
 
-// commit computes the position before which everything was delivered and
-// persists it with the ids of delivered events after it.
+// commit hands the source the positions still pending (open events and
+// queued, unacknowledged entries) and the recently delivered events.
 func (l *Live) commit(acked []entry) {
-	min := uint64(1<<64 - 1)
-	take := func(p uint64) {
-		if p < min {
-			min = p
-		}
-	}
-	l.c.corr.OpenPositions(take)
-	l.q.unacked(take)
-	if min == 1<<64-1 {
-		min = 0 // nothing pending: the source uses its read position
-	}
-	var extra []byte
 	for _, e := range acked {
-		if min != 0 && e.pos >= min && e.key != "" {
-			extra = append(extra, e.key...)
-			extra = append(extra, '\n')
+		if e.key == "" {
+			continue
+		}
+		if len(l.recent) < maxRecentDelivered {
+			l.recent = append(l.recent, e)
+		} else {
+			l.recent[l.recentNext] = e
+			l.recentNext = (l.recentNext + 1) % maxRecentDelivered
 		}
 	}
-	if err := l.src.commit(min, extra); err != nil {
+	l.pending = l.pending[:0]
+	l.c.corr.OpenPositions(func(p uint64) { l.pending = append(l.pending, p) })
+	l.q.unacked(func(p uint64) { l.pending = append(l.pending, p) })
+	if err := l.src.commit(l.pending, l.recent); err != nil {
 		l.log(LevelWarn, "saving position: "+err.Error())
 	}
 }
+
+// maxRecentDelivered bounds the delivered events remembered for the resume
+// list.
+const maxRecentDelivered = 4096
 
 // Take returns the next batch of encoded entries, at most max bytes (at
 // least one entry if any is queued), or nil. The batch stays valid until
