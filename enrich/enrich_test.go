@@ -143,53 +143,53 @@ func TestKillsLog(t *testing.T) {
 		t.Fatalf("%d documents, want 24", len(docs))
 	}
 	s := bySerial(docs)
-	// Group kill: kill(-15511, SIGTERM), six targets.
-	check(t, s["9433"], want{
-		"target.scope": "process_group", "target.pgid": "15511", "target.pid_arg": "-15511",
-		"target.count": "6", "signal.name": "SIGTERM", "process.pid": "15522",
+	// Group kill: kill(-24489, SIGTERM), six targets.
+	check(t, s["527169"], want{
+		"target.scope": "process_group", "target.pgid": "24489", "target.pid_arg": "-24489",
+		"target.count": "6", "signal.name": "SIGTERM", "process.pid": "24500",
 	})
 	pids := map[string]bool{}
-	for _, p := range get(s["9433"], "target.processes").([]any) {
+	for _, p := range get(s["527169"], "target.processes").([]any) {
 		pids[str(p.(map[string]any), "pid")] = true
 	}
-	for _, p := range []string{"15511", "15513", "15514", "15515", "15516", "15517"} {
+	for _, p := range []string{"24489", "24491", "24492", "24493", "24494", "24495"} {
 		if !pids[p] {
 			t.Errorf("group kill: target %s missing", p)
 		}
 	}
-	if !strings.Contains(str(s["9433"], "summary"), "process group 15511 (6 processes:") {
-		t.Errorf("group kill summary: %s", str(s["9433"], "summary"))
+	if !strings.Contains(str(s["527169"], "summary"), "process group 24489 (6 processes:") {
+		t.Errorf("group kill summary: %s", str(s["527169"], "summary"))
 	}
-	check(t, s["9435"], want{"target.scope": "caller_group", "target.count": "4", "signal.name": "SIGUSR1"})
-	check(t, s["9437"], want{"target.scope": "all", "target.pid_arg": "-1", "signal.nr": "0", "target.count": "2"})
+	check(t, s["527171"], want{"target.scope": "caller_group", "target.count": "4", "signal.name": "SIGUSR1"})
+	check(t, s["527173"], want{"target.scope": "all", "target.pid_arg": "-1", "signal.nr": "0", "target.count": "2"})
 	// Failed kills.
-	check(t, s["9439"], want{
+	check(t, s["527175"], want{
 		"event.outcome": "failure", "syscall.errno": "EPERM", "syscall.exit": "-1",
-		"process.uid": "65534", "target.processes.0.pid": "15703", "signal.name": "SIGTERM",
+		"process.uid": "65534", "target.processes.0.pid": "24631", "signal.name": "SIGTERM",
 	})
-	if sum := str(s["9439"], "summary"); !strings.Contains(sum, "tried to send SIGTERM to pid 15703 (sleep): EPERM") {
+	if sum := str(s["527175"], "summary"); !strings.Contains(sum, "tried to send SIGTERM to pid 24631 (sleep): EPERM") {
 		t.Errorf("EPERM summary: %s", sum)
 	}
-	check(t, s["9441"], want{"syscall.errno": "ESRCH", "target.count": "0", "target.pid_arg": "15962"})
-	if sum := str(s["9441"], "summary"); !strings.HasSuffix(sum, "tried to send SIGTERM to pid 15962: ESRCH") {
+	check(t, s["527177"], want{"syscall.errno": "ESRCH", "target.count": "0", "target.pid_arg": "24643"})
+	if sum := str(s["527177"], "summary"); !strings.HasSuffix(sum, "tried to send SIGTERM to pid 24643: ESRCH") {
 		t.Errorf("ESRCH summary: %s", sum)
 	}
 	// 32-bit caller: syscall 37 on i386 is kill.
-	check(t, s["9443"], want{"syscall.arch": "i386", "syscall.nr": "37", "syscall.name": "kill", "signal.name": "SIGTERM", "target.processes.0.pid": "15965", "key.0": "gen_kill32"})
-	check(t, s["9445"], want{"syscall.name": "tkill", "target.scope": "thread", "signal.name": "SIGTERM"})
-	check(t, s["9447"], want{"syscall.name": "tgkill", "signal.name": "SIGTERM", "target.processes.0.pid": "15973"})
-	check(t, s["9449"], want{"signal.name": "SIGURG"})
-	check(t, s["9453"], want{"syscall.name": "rt_sigqueueinfo", "signal.name": "SIGUSR1", "target.processes.0.pid": "15984"})
-	check(t, s["9455"], want{"syscall.name": "rt_tgsigqueueinfo", "signal.name": "SIGUSR2"})
-	check(t, s["9457"], want{"syscall.name": "pidfd_send_signal", "target.scope": "pidfd", "signal.name": "SIGKILL", "target.processes.0.pid": "15992", "target.pid_arg": "<nil>"})
+	check(t, s["527179"], want{"syscall.arch": "i386", "syscall.nr": "37", "syscall.name": "kill", "signal.name": "SIGTERM", "target.processes.0.pid": "24646", "key.0": "gen_kill32"})
+	check(t, s["527181"], want{"syscall.name": "tkill", "target.scope": "thread", "signal.name": "SIGTERM"})
+	check(t, s["527183"], want{"syscall.name": "tgkill", "signal.name": "SIGTERM", "target.processes.0.pid": "24657"})
+	check(t, s["527185"], want{"signal.name": "SIGURG"})
+	check(t, s["527189"], want{"syscall.name": "rt_sigqueueinfo", "signal.name": "SIGUSR1", "target.processes.0.pid": "24691"})
+	check(t, s["527191"], want{"syscall.name": "rt_tgsigqueueinfo", "signal.name": "SIGUSR2"})
+	check(t, s["527193"], want{"syscall.name": "pidfd_send_signal", "target.scope": "pidfd", "signal.name": "SIGKILL", "target.processes.0.pid": "24701", "target.pid_arg": "<nil>"})
 	// Hostile names, decoded and escaped.
-	check(t, s["9459"], want{"process.comm": "my killer", "target.processes.0.comm": "my sleep"})
-	check(t, s["9461"], want{"process.comm": `kill\x0anl`, "target.processes.0.comm": `sleep\x0anl`})
-	check(t, s["9463"], want{"process.comm": `\x1b[31mkill`, "target.processes.0.comm": `\x1b[31msleep`})
-	check(t, s["9465"], want{"process.comm": `kill\xff\xfe`, "target.processes.0.comm": `sleep\xff\xfe`})
-	check(t, s["9467"], want{"target.processes.0.comm": "sléep-été"})
-	check(t, s["9469"], want{"target.processes.0.comm": `sleep-éééé\xc3`})
-	check(t, s["9471"], want{"process.comm": `tab\x09here`, "target.processes.0.comm": `say "hi"`})
+	check(t, s["527195"], want{"process.comm": "my killer", "target.processes.0.comm": "my sleep"})
+	check(t, s["527197"], want{"process.comm": `kill\x0anl`, "target.processes.0.comm": `sleep\x0anl`})
+	check(t, s["527199"], want{"process.comm": `\x1b[31mkill`, "target.processes.0.comm": `\x1b[31msleep`})
+	check(t, s["527201"], want{"process.comm": `kill\xff\xfe`, "target.processes.0.comm": `sleep\xff\xfe`})
+	check(t, s["527203"], want{"target.processes.0.comm": "sléep-été"})
+	check(t, s["527205"], want{"target.processes.0.comm": `sleep-éééé\xc3`})
+	check(t, s["527207"], want{"process.comm": `tab\x09here`, "target.processes.0.comm": `say "hi"`})
 	for _, d := range docs {
 		sum := str(d, "summary")
 		if strings.ContainsAny(sum, "\n\x1b\r") {
@@ -197,11 +197,11 @@ func TestKillsLog(t *testing.T) {
 		}
 	}
 	// Stale PROCTITLE after exec: flagged, and the summary trusts comm.
-	check(t, s["9474"], want{"process.comm": "helper", "process.cmdline_stale": "true"})
-	if sum := str(s["9474"], "summary"); strings.Contains(sum, "sh -c") {
+	check(t, s["527210"], want{"process.comm": "helper", "process.cmdline_stale": "true"})
+	if sum := str(s["527210"], "summary"); strings.Contains(sum, "sh -c") {
 		t.Errorf("stale proctitle used in summary: %s", sum)
 	}
-	check(t, s["9431"], want{"process.cmdline_stale": "<nil>"})
+	check(t, s["527167"], want{"process.cmdline_stale": "<nil>"})
 }
 
 func TestSIGURGFilter(t *testing.T) {
@@ -281,39 +281,39 @@ func TestEnrichedCorpus(t *testing.T) {
 func TestFilesLog(t *testing.T) {
 	docs := runDocs(t, corpus.Lines(corpus.Files), Config{})
 	s := bySerial(docs)
-	D := "/tmp/gen-watch-1014136878"
-	check(t, s["9486"], want{"event.action": "opened-file", "file.operation": "create", "file.path": D + "/app.conf", "file.flags": "O_WRONLY|O_CREAT|O_TRUNC", "file.inode": "9982081", "key.0": "gen_watch"})
-	check(t, s["9488"], want{"file.operation": "append", "file.path": D + "/app.conf", "file.flags": "O_WRONLY|O_CREAT|O_APPEND"})
-	check(t, s["9490"], want{"file.operation": "truncate-open"})
-	check(t, s["9497"], want{"event.action": "renamed", "file.operation": "rename", "file.path": D + "/app.conf", "file.from": D + "/sedlqPpr7", "file.replaced_inode": "9982081", "file.inode": "9982097"})
-	if sum := str(s["9497"], "summary"); !strings.Contains(sum, "replaced "+D+"/app.conf (renamed from "+D+"/sedlqPpr7)") {
+	D := "/tmp/gen-watch-4177463727"
+	check(t, s["527222"], want{"event.action": "opened-file", "file.operation": "create", "file.path": D + "/app.conf", "file.flags": "O_WRONLY|O_CREAT|O_TRUNC", "file.inode": "9978001", "key.0": "gen_watch"})
+	check(t, s["527224"], want{"file.operation": "append", "file.path": D + "/app.conf", "file.flags": "O_WRONLY|O_CREAT|O_APPEND"})
+	check(t, s["527226"], want{"file.operation": "truncate-open"})
+	check(t, s["527233"], want{"event.action": "renamed", "file.operation": "rename", "file.path": D + "/app.conf", "file.from": D + "/sedjurwJK", "file.replaced_inode": "9978001", "file.inode": "9978033"})
+	if sum := str(s["527233"], "summary"); !strings.Contains(sum, "replaced "+D+"/app.conf (renamed from "+D+"/sedjurwJK)") {
 		t.Errorf("sed -i summary: %s", sum)
 	}
-	check(t, s["9502"], want{"file.operation": "link", "file.path": D + "/app.hard"})
-	check(t, s["9504"], want{"file.operation": "symlink", "file.path": D + "/current", "file.link_target": "app.conf"})
-	check(t, s["9506"], want{"event.outcome": "failure", "syscall.errno": "EEXIST"})
-	check(t, s["9510"], want{"event.action": "deleted", "file.path": D + "/app.hard"})
-	check(t, s["9512"], want{"event.action": "changed-file-permissions-of", "file.new_mode": "0600", "file.perm": "0644"})
-	check(t, s["9514"], want{"event.action": "changed-file-ownership-of", "file.new_uid": "65534", "file.new_gid": "-1"})
-	check(t, s["9516"], want{"event.action": "changed-file-attributes-of", "file.ouid": "65534"})
-	check(t, s["9518"], want{"event.action": "changed-timestamp-of", "file.path": D + "/app.conf", "key.0": "gen_utime"})
+	check(t, s["527238"], want{"file.operation": "link", "file.path": D + "/app.hard"})
+	check(t, s["527240"], want{"file.operation": "symlink", "file.path": D + "/current", "file.link_target": "app.conf"})
+	check(t, s["527242"], want{"event.outcome": "failure", "syscall.errno": "EEXIST"})
+	check(t, s["527246"], want{"event.action": "deleted", "file.path": D + "/app.hard"})
+	check(t, s["527248"], want{"event.action": "changed-file-permissions-of", "file.new_mode": "0600", "file.perm": "0644"})
+	check(t, s["527250"], want{"event.action": "changed-file-ownership-of", "file.new_uid": "65534", "file.new_gid": "-1"})
+	check(t, s["527252"], want{"event.action": "changed-file-attributes-of", "file.ouid": "65534"})
+	check(t, s["527254"], want{"event.action": "changed-timestamp-of", "file.path": D + "/app.conf", "key.0": "gen_utime"})
 	// ../app.conf from D/sub
-	check(t, s["9522"], want{"file.path": D + "/app.conf", "file.name": "../app.conf", "process.cwd": D + "/sub"})
+	check(t, s["527258"], want{"file.path": D + "/app.conf", "file.name": "../app.conf", "process.cwd": D + "/sub"})
 	// openat(dirfd): the directory is not in the log: say so, don't guess.
-	check(t, s["9526"], want{"file.path": "<nil>", "file.name": "dirfd.txt", "file.dirfd": "3"})
-	if str(s["9526"], "file.unresolved") == "<nil>" {
-		t.Errorf("openat(dirfd) not marked unresolved: %v", s["9526"]["file"])
+	check(t, s["527262"], want{"file.path": "<nil>", "file.name": "dirfd.txt", "file.dirfd": "3"})
+	if str(s["527262"], "file.unresolved") == "<nil>" {
+		t.Errorf("openat(dirfd) not marked unresolved: %v", s["527262"]["file"])
 	}
-	check(t, s["9530"], want{"file.operation": "append", "process.uid": "65534", "process.user": "nobody", "event.outcome": "success"})
-	check(t, s["9532"], want{"event.outcome": "failure", "syscall.errno": "EACCES", "file.path": D + "/locked.txt"})
-	if sum := str(s["9532"], "summary"); !strings.Contains(sum, "failed to open "+D+"/locked.txt for append: EACCES") {
+	check(t, s["527266"], want{"file.operation": "append", "process.uid": "65534", "process.user": "nobody", "event.outcome": "success"})
+	check(t, s["527268"], want{"event.outcome": "failure", "syscall.errno": "EACCES", "file.path": D + "/locked.txt"})
+	if sum := str(s["527268"], "summary"); !strings.Contains(sum, "failed to open "+D+"/locked.txt for append: EACCES") {
 		t.Errorf("EACCES summary: %s", sum)
 	}
-	check(t, s["9534"], want{"file.path": D + "/with space"})
-	check(t, s["9536"], want{"file.path": D + `/new\x0aline`})
-	check(t, s["9538"], want{"file.path": D + `/\x1b[31mred`})
-	check(t, s["9540"], want{"file.path": D + `/bad\xffname`})
-	check(t, s["9542"], want{"event.action": "deleted", "file.path": D + "/with space"})
+	check(t, s["527270"], want{"file.path": D + "/with space"})
+	check(t, s["527272"], want{"file.path": D + `/new\x0aline`})
+	check(t, s["527274"], want{"file.path": D + `/\x1b[31mred`})
+	check(t, s["527276"], want{"file.path": D + `/bad\xffname`})
+	check(t, s["527278"], want{"event.action": "deleted", "file.path": D + "/with space"})
 }
 
 func TestECS(t *testing.T) {
@@ -333,7 +333,7 @@ func TestECS(t *testing.T) {
 	for _, d := range docs {
 		s[str(d, "event.sequence")] = d
 	}
-	check(t, s["9497"], want{"event.action": "renamed", "file.path": "/tmp/gen-watch-1014136878/app.conf", "file.inode": "9982097", "file.mode": "0644", "file.owner": "root", "tags.0": "gen_watch"})
+	check(t, s["527233"], want{"event.action": "renamed", "file.path": "/tmp/gen-watch-4177463727/app.conf", "file.inode": "9978033", "file.mode": "0644", "file.owner": "root", "tags.0": "gen_watch"})
 }
 
 func TestHostileInput(t *testing.T) {

@@ -242,8 +242,14 @@ func (e *Enricher) fileEvent(v *view) bool {
 			}
 		}
 	}
-	if f.primary < 0 && len(f.items) > 0 {
-		f.primary = len(f.items) - 1
+	if f.primary < 0 {
+		// Only a PARENT left (a failed create): the directory it was in.
+		for i := range f.items {
+			if f.items[i].nametype == "PARENT" {
+				f.primary = i
+				break
+			}
+		}
 	}
 	// Operation details.
 	switch op {

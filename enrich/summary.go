@@ -310,6 +310,9 @@ func (e *Enricher) itemText(s []byte, f *fileOp, i int) []byte {
 		return append(s, "a file"...)
 	}
 	it := &f.items[i]
+	if it.nametype == "PARENT" {
+		s = append(s, "in directory "...)
+	}
 	switch {
 	case it.resolved:
 		s = append(s, f.buf[it.path[0]:it.path[1]]...)

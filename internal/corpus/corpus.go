@@ -10,10 +10,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 )
 
-//go:embed real-enriched.log.gz real-node-raw.log.gz seed-kill.log
+//go:embed real-enriched.log.gz real-node-raw.log.gz seed-kill.log kills.log files.log
 var files embed.FS
 
 // Names of the corpus files.
@@ -21,6 +22,13 @@ const (
 	Enriched = "real-enriched.log" // log_format=ENRICHED, ~31,700 lines
 	NodeRaw  = "real-node-raw.log" // log_format=RAW, name_format=HOSTNAME (node=vm)
 	Seed     = "seed-kill.log"     // the article's kill -9 event
+	// Kills and Files are small ENRICHED logs made on a real kernel by
+	// the generator in ./gen; README.md in this directory lists their
+	// scenarios and expected answers. Kills: every signal-sending syscall,
+	// group kills, failed kills, a 32-bit caller, hostile process names.
+	// Files: file-watch events.
+	Kills = "kills.log"
+	Files = "files.log"
 	// Raw is Enriched with every enriched suffix removed, as
 	// sed 's/\x1d.*$//' would.
 	Raw = "real-raw.log"
@@ -46,7 +54,7 @@ func load(name string) []byte {
 	switch name {
 	case Raw:
 		b = StripEnriched(load(Enriched))
-	case Seed:
+	case Seed, Kills, Files:
 		b, _ = files.ReadFile(name)
 	default:
 		f, err := files.Open(name + ".gz")
@@ -97,4 +105,39 @@ func StripEnriched(b []byte) []byte {
 func WriteFile(dir, name string) (string, error) {
 	p := filepath.Join(dir, name)
 	return p, os.WriteFile(p, Bytes(name), 0o644)
+}
+
+// Repeat returns n copies of a corpus file, each copy's timestamps shifted
+// by a further 10^6 seconds so that every event stays distinct: a large,
+// realistic input for benchmarks.
+func Repeat(name string, n int) []byte {
+	src := Bytes(name)
+	out := make([]byte, 0, len(src)*n+n*64)
+	marker := []byte("audit(")
+	for c := 0; c < n; c++ {
+		shift := int64(c) * 1000000
+		b := src
+		for {
+			i := bytes.Index(b, marker)
+			if i < 0 {
+				out = append(out, b...)
+				break
+			}
+			i += len(marker)
+			out = append(out, b[:i]...)
+			b = b[i:]
+			j := 0
+			var sec int64
+			for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+				sec = sec*10 + int64(b[j]-'0')
+				j++
+			}
+			if j == 0 {
+				continue
+			}
+			out = strconv.AppendInt(out, sec+shift, 10)
+			b = b[j:]
+		}
+	}
+	return out
 }
