@@ -40,6 +40,10 @@ func (e *Enricher) renderECS(v *view, doc *Document) {
 		doc.Object("host")
 		doc.StrBytes("name", n)
 		doc.End()
+	} else if e.cfg.Hostname != "" {
+		doc.Object("host")
+		doc.Str("name", e.cfg.Hostname)
+		doc.End()
 	}
 	if len(v.keys) > 0 {
 		doc.Array("tags")

@@ -21,6 +21,9 @@ type Config struct {
 	ProcRoot      string // default /proc
 	EtcRoot       string // prefix for /etc/passwd and /etc/group (tests)
 	MaxProcs      int    // process table bound (default 32768)
+	// Hostname is this collector's host, written as host.name when the
+	// log has no node= (live sources); empty for logs of unknown origin.
+	Hostname string
 
 	IncludeTypes, ExcludeTypes       []string
 	IncludeKeys, ExcludeKeys         []string
@@ -235,8 +238,7 @@ func (e *Enricher) pass(v *view) bool {
 	if e.inclKeys != nil || e.exclKeys != nil {
 		in := false
 		for _, k := range v.keys {
-			s := string(v.keyBuf[k[0]:k[1]]) // no alloc: map index by converted string
-			if e.exclKeys[s] {
+			if e.exclKeys[string(v.keyBuf[k[0]:k[1]])] {
 				e.stats.ByKey++
 				return false
 			}

@@ -350,9 +350,9 @@ func TestHostileInput(t *testing.T) {
 		t.Fatalf("%d documents, want 2", len(docs))
 	}
 	check(t, docs[0], want{
-		"process.comm":            `\x0a","fake":"1`,
-		"target.processes.0.comm": `\x1b]0;title\x07`,
-		"process.cmdline":         `kill -9 \x0atype=SYSCALL`,
+		"process.comm":             `\x0a","fake":"1`,
+		"target.processes.0.comm":  `\x1b]0;title\x07`,
+		"process.cmdline":          `kill -9 \x0atype=SYSCALL`,
 		"target.processes.0.auser": "unset",
 	})
 	if docs[0]["fake"] != nil {

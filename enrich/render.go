@@ -133,6 +133,15 @@ func (e *Enricher) render(v *view, doc *Document) {
 	}
 	doc.End()
 
+	if n := ev.Node(); len(n) > 0 {
+		doc.Object("host")
+		doc.StrBytes("name", n)
+		doc.End()
+	} else if e.cfg.Hostname != "" {
+		doc.Object("host")
+		doc.Str("name", e.cfg.Hostname)
+		doc.End()
+	}
 	if len(v.keys) > 0 {
 		doc.Array("key")
 		for _, k := range v.keys {
@@ -367,6 +376,13 @@ func (e *Enricher) renderKill(v *view, doc *Document) {
 		doc.Int("pgid", -v.targetArg)
 	}
 	doc.Int("count", int64(len(v.objs)))
+	if len(v.objs) > 0 {
+		// The first target flattened, for queries that cannot look into
+		// arrays (LogQL | json); every target is in processes.
+		doc.Object("first")
+		e.objFields(doc, v.objs[0])
+		doc.End()
+	}
 	doc.Array("processes")
 	for _, o := range v.objs {
 		doc.Object("")

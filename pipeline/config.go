@@ -33,6 +33,7 @@ var Keys = []Key{
 	{"kernel_backlog_limit", "", "set the kernel's audit backlog limit (only when given) (source kernel)"},
 	{"kernel_rate_limit", "", "set the kernel's audit rate limit in messages/s (only when given) (source kernel)"},
 	{"kernel_backlog_wait_time", "", "set the kernel's backlog wait time in jiffies (only when given) (source kernel)"},
+	{"hostname", "", "host name written as host.name in every document without node= (default: this machine's name for the plugin; none for the CLI)"},
 	{"schema", "default", "output schema: `default` or `ecs` (Elastic auditd integration field names)"},
 	{"raw", "false", "add the event's raw records to each document (`raw` array)"},
 	{"ancestry_depth", "4", "how many ancestors of the caller to report (0-16)"},
@@ -69,6 +70,7 @@ type Config struct {
 	KernelRateLimit       *uint32
 	KernelBacklogWaitTime *uint32
 
+	Hostname      string
 	Schema        string
 	Raw           bool
 	AncestryDepth int
@@ -166,6 +168,8 @@ func Parse(get func(key string) (string, bool)) (Config, error) {
 			default:
 				c.KernelBacklogWaitTime = &u
 			}
+		case "hostname":
+			c.Hostname = v
 		case "schema":
 			if v != "default" && v != "ecs" {
 				bad(k.Name, v, "accepted: default, ecs")

@@ -59,6 +59,7 @@ func newCore(cfg Config, liveProc bool, out func(enc []byte, ev *parser.Event)) 
 		IncludeSignals:  cfg.IncludeSignals,
 		ExcludeSignals:  cfg.ExcludeSignals,
 		DropSIGURG:      cfg.DropSIGURG,
+		Hostname:        cfg.Hostname,
 	}
 	enr, err := enrich.New(ecfg)
 	if err != nil {
@@ -297,6 +298,9 @@ type Live struct {
 	done   chan struct{}
 
 	delivered, dropped, skipped atomic.Uint64
+	pausedFlag                  atomic.Bool
+	extraMu                     sync.Mutex // builds out-of-band records (loss, stats)
+	extraDoc                    enrich.Document
 	ackCh                       chan []entry
 	lastStats                   time.Time
 	resumeSet                   map[string]struct{}
@@ -341,6 +345,9 @@ func Start(cfg Config, log Logger) (*Live, error) {
 		return nil, err
 	}
 	live := cfg.Proc == "true" || (cfg.Proc == "auto" && (cfg.Source == "kernel" || !cfg.ReadFromHead))
+	if cfg.Hostname == "" {
+		cfg.Hostname, _ = os.Hostname()
+	}
 	l.c, err = newCore(cfg, live, l.out)
 	if err != nil {
 		l.src.close()
@@ -374,6 +381,9 @@ func (l *Live) out(enc []byte, ev *parser.Event) {
 	e := entry{pos: ev.Pos}
 	if l.wait {
 		e.key = string(l.id)
+	} else if l.pausedFlag.Load() {
+		l.dropped.Add(1) // kernel source: cannot wait while Fluent Bit is paused
+		return
 	}
 	if !l.q.put(enc, e, l.wait) {
 		l.dropped.Add(1)
@@ -409,6 +419,7 @@ func (l *Live) isPaused() bool {
 // closes timed-out events, commits delivered positions and logs stats.
 func (l *Live) tick(now time.Time) {
 	l.c.corr.Tick(now)
+	l.c.enr.Tick()
 	for {
 		select {
 		case acked := <-l.ackCh:
@@ -480,6 +491,7 @@ func (l *Live) Ack() {
 
 // Pause stops reading (file) or starts counting drops (kernel).
 func (l *Live) Pause() {
+	l.pausedFlag.Store(true)
 	l.mu.Lock()
 	l.paused = true
 	l.mu.Unlock()
@@ -487,6 +499,7 @@ func (l *Live) Pause() {
 
 // Resume undoes Pause.
 func (l *Live) Resume() {
+	l.pausedFlag.Store(false)
 	l.mu.Lock()
 	l.paused = false
 	l.resumed.Broadcast()
@@ -519,8 +532,87 @@ func (l *Live) Stats() Stats {
 	return s
 }
 
+// lossRecord queues a record saying the kernel lost events.
+func (l *Live) lossRecord(delta, total uint64) {
+	l.extraMu.Lock()
+	defer l.extraMu.Unlock()
+	d := &l.extraDoc
+	d.Reset()
+	now := time.Now()
+	d.Sec, d.Nsec = now.Unix(), int64(now.Nanosecond())
+	d.Str("@timestamp", now.UTC().Format("2006-01-02T15:04:05.000Z"))
+	d.Str("summary", fmt.Sprintf("the kernel lost %d audit events (%d since start)", delta, total))
+	d.Object("event")
+	d.Str("kind", "loss")
+	d.Str("action", "kernel-lost-events")
+	d.End()
+	d.Object("loss")
+	d.Uint("kernel_lost", delta)
+	d.Uint("kernel_lost_total", total)
+	d.End()
+	l.putExtra(d)
+}
+
+func (l *Live) putExtra(d *enrich.Document) {
+	var b []byte
+	if l.cfg.JSON {
+		b = append(d.AppendJSON(nil), '\n')
+	} else {
+		b = d.AppendFluentBit(nil)
+	}
+	if !l.q.put(b, entry{pos: 1<<64 - 1}, false) {
+		l.dropped.Add(1)
+	}
+}
+
+// statsRecord queues the statistics as a record (stats_record).
+func (l *Live) statsRecord(s Stats) {
+	l.extraMu.Lock()
+	defer l.extraMu.Unlock()
+	d := &l.extraDoc
+	d.Reset()
+	now := time.Now()
+	d.Sec, d.Nsec = now.Unix(), int64(now.Nanosecond())
+	d.Str("@timestamp", now.UTC().Format("2006-01-02T15:04:05.000Z"))
+	d.Object("event")
+	d.Str("kind", "stats")
+	d.End()
+	d.Object("stats")
+	d.Uint("lines", s.Lines)
+	d.Uint("parse_errors", s.ParseErrs)
+	d.Uint("events", s.Correlator.Events)
+	d.Uint("evicted", s.Correlator.Evicted)
+	d.Uint("late_records", s.Correlator.LateRecords)
+	d.Uint("duplicates", s.Correlator.Duplicates)
+	d.Uint("dropped_records", s.Correlator.DroppedRecords)
+	d.Int("in_flight", int64(s.Correlator.InFlight))
+	d.Uint("filtered", s.Enrich.Filtered)
+	d.Uint("filtered_sigurg", s.Enrich.SIGURG)
+	d.Uint("delivered", s.Queue.Delivered)
+	d.Uint("dropped", s.Queue.Dropped)
+	d.Int("queue_events", int64(s.Queue.Events))
+	d.Int("queue_bytes", int64(s.Queue.Bytes))
+	d.Object("source")
+	for _, k := range []string{"lag_bytes", "rotations", "truncations", "long_lines", "kernel_lost", "enobufs", "messages", "mode"} {
+		switch v := s.Source[k].(type) {
+		case uint64:
+			d.Uint(k, v)
+		case int64:
+			d.Int(k, v)
+		case string:
+			d.Str(k, v)
+		}
+	}
+	d.End()
+	d.End()
+	l.putExtra(d)
+}
+
 func (l *Live) logStats() {
 	s := l.Stats()
+	if l.cfg.StatsRecord {
+		l.statsRecord(s)
+	}
 	l.log(LevelInfo, fmt.Sprintf("stats lines=%d parse_errors=%d events=%d evicted=%d late=%d filtered=%d delivered=%d dropped=%d queued=%d queue_bytes=%d source=%v",
 		s.Lines, s.ParseErrs, s.Correlator.Events, s.Correlator.Evicted, s.Correlator.LateRecords, s.Enrich.Filtered, s.Queue.Delivered, s.Queue.Dropped, s.Queue.Events, s.Queue.Bytes, s.Source))
 }
