@@ -288,14 +288,9 @@ func appendJSONString[S string | []byte](dst []byte, s S) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendKey writes "key": for our keys, which are plain identifiers; any
-// other key is escaped.
+// appendKey writes "key":. Keys are our constants or field names the
+// enricher made safe (internKey), so they are copied as they are.
 func appendKey(dst []byte, k string) []byte {
-	for i := 0; i < len(k); i++ {
-		if !safeByte[k[i]] || k[i] == '"' {
-			return append(appendJSONString(dst, k), ':')
-		}
-	}
 	dst = append(dst, '"')
 	dst = append(dst, k...)
 	return append(dst, '"', ':')
@@ -308,6 +303,15 @@ var safeByte = func() (t [256]bool) {
 	}
 	return
 }()
+
+const lsb = 0x0101010101010101
+const msb = 0x8080808080808080
+
+// hasZero reports whether a byte of x is 0; hasLess whether one is < n;
+// hasMore whether one is > n (n < 128).
+func hasZero(x uint64) bool           { return (x-lsb)&^x&msb != 0 }
+func hasLess(x uint64, n uint64) bool { return (x-lsb*n)&^x&msb != 0 }
+func hasMore(x uint64, n uint64) bool { return ((x+lsb*(127-n))|x)&msb != 0 }
 
 // needsEscape reports whether the rune r (decoded from valid UTF-8) must be
 // shown as an escape: C0/C1 controls, DEL, bidi overrides and isolates, and
@@ -330,6 +334,18 @@ func appendSafe[S string | []byte](dst []byte, s S) ([]byte, bool) {
 	plain := true
 	start := 0
 	for i := 0; i < len(s); {
+		// Fast path: 8 bytes of printable ASCII without '\\' or '"'.
+		for i+8 <= len(s) {
+			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if hasLess(x, 0x20) || hasMore(x, 0x7e) || hasZero(x^(0x5c*lsb)) || hasZero(x^(0x22*lsb)) {
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if safeByte[c] {
 			if c == '"' {

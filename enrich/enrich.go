@@ -69,6 +69,8 @@ type Enricher struct {
 	tsSec   int64
 	tsBase  []byte // "2006-01-02T15:04:05." of tsSec
 	strs    map[string]string
+	enrRec  *parser.Record
+	enrPos  int
 }
 
 // New validates the configuration; the error names the offending key.

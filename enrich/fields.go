@@ -122,7 +122,7 @@ func (e *Enricher) value(doc *Document, r *parser.Record, f parser.Field) {
 // idPair writes an id and its name, the enriched suffix's name first.
 func (e *Enricher) idPair(doc *Document, r *parser.Record, k string, idf idField, n int64) {
 	doc.Int(k, n)
-	if name, ok := r.EnrichedValue(idf.upper); ok && len(name) > 0 {
+	if name, ok := e.enriched(r, idf.upper); ok && len(name) > 0 {
 		doc.StrBytes(idf.name, name)
 		return
 	}
@@ -137,6 +137,31 @@ func (e *Enricher) idPair(doc *Document, r *parser.Record, k string, idf idField
 	}
 }
 
+// enriched finds an upper-case key of r's enriched suffix. The suffix
+// lists the ids in the order of the raw fields, so the search starts where
+// the previous one (on the same record) ended.
+func (e *Enricher) enriched(r *parser.Record, key string) ([]byte, bool) {
+	fs := r.Enriched
+	if len(fs) == 0 {
+		return nil, false
+	}
+	if e.enrRec != r || e.enrPos >= len(fs) {
+		e.enrRec, e.enrPos = r, 0
+	}
+	for i := 0; i < len(fs); i++ {
+		j := e.enrPos + i
+		if j >= len(fs) {
+			j -= len(fs)
+		}
+		f := fs[j]
+		if int(f.Key.Len) == len(key) && string(r.Line[f.Key.Off:f.Key.Off+f.Key.Len]) == key {
+			e.enrPos = j + 1
+			return r.Line[f.Val.Off : f.Val.Off+f.Val.Len], true
+		}
+	}
+	return nil, false
+}
+
 // idName returns the id field k of r and its name (enriched suffix first,
 // then this host); the name is valid until the next call.
 func (e *Enricher) idName(r *parser.Record, k string) (int64, []byte, bool) {
@@ -149,7 +174,7 @@ func (e *Enricher) idName(r *parser.Record, k string) (int64, []byte, bool) {
 		return 0, nil, false
 	}
 	idf := idFields[k]
-	if name, ok := r.EnrichedValue(idf.upper); ok && len(name) > 0 {
+	if name, ok := e.enriched(r, idf.upper); ok && len(name) > 0 {
 		return n, name, true
 	}
 	var s string
@@ -204,7 +229,16 @@ func (e *Enricher) internKey(b []byte) string {
 	if s, ok := e.dynKeys[string(b)]; ok {
 		return s
 	}
-	s := string(b)
+	// Keys reach the JSON output unescaped: keep them to safe bytes.
+	clean := make([]byte, 0, len(b))
+	for _, c := range b {
+		if safeByte[c] && c != '"' {
+			clean = append(clean, c)
+		} else {
+			clean = append(clean, '_')
+		}
+	}
+	s := string(clean)
 	if len(e.dynKeys) < 4096 {
 		e.dynKeys[s] = s
 	}

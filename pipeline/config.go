@@ -91,8 +91,6 @@ type Config struct {
 
 	// JSON selects JSON lines output (CLI) instead of Fluent Bit msgpack.
 	JSON bool
-	// encoderGoroutine moves encoding to a second goroutine in Batch.
-	encoderGoroutine bool
 }
 
 // ConfigError names the offending key.

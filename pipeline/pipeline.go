@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -38,9 +37,6 @@ type core struct {
 	doc  enrich.Document
 	enc  []byte
 	out  func(enc []byte, ev *parser.Event)
-	// stage, when set, moves encoding and writing to a second goroutine
-	// (Batch on a multi-core machine).
-	stage *encStage
 
 	lines, badLines atomic.Uint64
 }
@@ -72,10 +68,6 @@ func newCore(cfg Config, liveProc bool, out func(enc []byte, ev *parser.Event)) 
 }
 
 func (c *core) emit(ev *parser.Event) {
-	if c.stage != nil {
-		c.stage.emit(c, ev)
-		return
-	}
 	if !c.enr.Enrich(ev, &c.doc) {
 		return
 	}
@@ -115,9 +107,8 @@ func (c *core) netlink(typ uint16, payload []byte) {
 }
 
 // Batch runs the pipeline over finished logs (the CLI): every document is
-// written to w as it is produced. With more than one CPU the encoding and
-// writing can run on a second goroutine, in order (measured slower than one
-// goroutine on the corpus, so off).
+// written to w as it is produced, on the caller's goroutine (an encoder
+// goroutine was measured no faster on this 2-core machine).
 type Batch struct {
 	c   *core
 	w   *bufio.Writer
@@ -125,23 +116,6 @@ type Batch struct {
 	br  *bufio.Reader
 	// Docs counts written documents.
 	Docs uint64
-}
-
-// encStage hands enriched documents to an encoder goroutine through a
-// fixed ring of reused documents.
-type encStage struct {
-	free chan *enrich.Document
-	full chan *enrich.Document
-	done chan struct{}
-}
-
-func (s *encStage) emit(c *core, ev *parser.Event) {
-	d := <-s.free
-	if !c.enr.Enrich(ev, d) {
-		s.free <- d
-		return
-	}
-	s.full <- d
 }
 
 // NewBatch returns a pipeline writing to w (JSON lines when cfg.JSON, else
@@ -158,27 +132,6 @@ func NewBatch(cfg Config, w io.Writer) (*Batch, error) {
 		return nil, err
 	}
 	b.c = c
-	if cfg.encoderGoroutine && runtime.GOMAXPROCS(0) > 1 {
-		const ring = 256
-		s := &encStage{free: make(chan *enrich.Document, ring), full: make(chan *enrich.Document, ring), done: make(chan struct{})}
-		for i := 0; i < ring; i++ {
-			s.free <- new(enrich.Document)
-		}
-		c.stage = s
-		go func() {
-			defer close(s.done)
-			var enc []byte
-			for d := range s.full {
-				if cfg.JSON {
-					enc = append(d.AppendJSON(enc[:0]), '\n')
-				} else {
-					enc = d.AppendFluentBit(enc[:0])
-				}
-				c.out(enc, nil)
-				s.free <- d
-			}
-		}()
-	}
 	return b, nil
 }
 
@@ -222,11 +175,6 @@ func (b *Batch) ReadFrom(r io.Reader) (int64, error) {
 // output; it returns the first write error.
 func (b *Batch) Close() error {
 	b.c.corr.Flush()
-	if s := b.c.stage; s != nil {
-		close(s.full)
-		<-s.done
-		b.c.stage = nil
-	}
 	if b.err != nil {
 		return b.err
 	}
