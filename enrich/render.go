@@ -252,21 +252,42 @@ func (e *Enricher) renderProcess(v *view, doc *Document) {
 		if f.Depth != 0 {
 			continue
 		}
-		c := fieldClasses[string(r.Bytes(f.Key))]
-		if c == nil {
+		var k string
+		switch string(r.Bytes(f.Key)) {
+		case "uid":
+			k = "uid"
+		case "auid":
+			k = "auid"
+		case "euid":
+			k = "euid"
+		case "suid":
+			k = "suid"
+		case "fsuid":
+			k = "fsuid"
+		case "gid":
+			k = "gid"
+		case "egid":
+			k = "egid"
+		case "sgid":
+			k = "sgid"
+		case "fsgid":
+			k = "fsgid"
+		case "tty":
+			doc.StrBytes("tty", r.Bytes(f.Val))
 			continue
-		}
-		switch {
-		case c.id != nil:
-			if n, ok := parseInt(r.Bytes(f.Val)); ok {
-				e.idPair(doc, r, c.key, *c.id, n)
-			}
-		case c.key == "tty" || c.key == "subj":
-			doc.StrBytes(c.key, r.Bytes(f.Val))
-		case c.key == "ses":
+		case "subj":
+			doc.StrBytes("subj", r.Bytes(f.Val))
+			continue
+		case "ses":
 			if s, ok := parseInt(r.Bytes(f.Val)); ok && s != unsetID && s != -1 {
 				doc.Int("ses", s)
 			}
+			continue
+		default:
+			continue
+		}
+		if n, ok := parseInt(r.Bytes(f.Val)); ok {
+			e.idPair(doc, r, k, *fieldClasses[k].id, n)
 		}
 	}
 	if p != nil {
