@@ -1,0 +1,329 @@
+package source
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+)
+
+// Reading: Next and what it needs (end of file, truncation, finishing a
+// rotated file, fingerprints).
+
+func fnv64(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}
+
+// fingerprintMatches says whether the first want.fpLen bytes of fo hash to
+// want.fpHash.
+func fingerprintMatches(fo *fileOpen, want fileIdent) bool {
+	if want.fpLen > fpMax || want.fpLen < 0 {
+		return false
+	}
+	var head [fpMax]byte
+	n, _ := syscall.Pread(fo.fd, head[:want.fpLen], 0)
+	return n == want.fpLen && fnv64(head[:n]) == want.fpHash
+}
+
+// refreshFingerprint re-reads the head of fo: false if its first fpLen
+// bytes changed (the file was truncated and rewritten); else the
+// fingerprint is extended to up to fpMax bytes.
+func refreshFingerprint(fo *fileOpen) bool {
+	var head [fpMax]byte
+	n, _ := syscall.Pread(fo.fd, head[:], 0)
+	if n < 0 {
+		n = 0
+	}
+	if n < fo.id.fpLen || fnv64(head[:fo.id.fpLen]) != fo.id.fpHash {
+		return false
+	}
+	fo.id.fpLen, fo.id.fpHash = n, fnv64(head[:n])
+	return true
+}
+
+// refreshFingerprintReset recomputes fo's fingerprint from scratch (at
+// open, after a truncation).
+func refreshFingerprintReset(fo *fileOpen) {
+	var head [fpMax]byte
+	n, _ := syscall.Pread(fo.fd, head[:], 0)
+	if n < 0 {
+		n = 0
+	}
+	fo.id.fpLen, fo.id.fpHash = n, fnv64(head[:n])
+}
+
+func fileSize(fo *fileOpen) int64 {
+	var st syscall.Stat_t
+	if fo.f == nil || syscall.Fstat(fo.fd, &st) != nil {
+		return 0
+	}
+	return st.Size
+}
+
+// tailOffset is the end of the last complete line of fo (0 when the whole
+// file, shorter than maxLine, holds no newline; its size when its last
+// maxLine bytes hold none).
+func tailOffset(fo *fileOpen, maxLine int) int64 {
+	size := fileSize(fo)
+	n := int64(maxLine) + 1
+	if n > size {
+		n = size
+	}
+	b := make([]byte, n)
+	m, _ := syscall.Pread(fo.fd, b, size-n)
+	if m < 0 {
+		m = 0
+	}
+	b = b[:m]
+	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+		return size - n + int64(i) + 1
+	}
+	if n == size {
+		return 0
+	}
+	return size
+}
+
+// Next returns the next complete line (without '\n'), the position of its
+// first byte and the position after its '\n'. When no complete line is
+// available now it returns ErrNoData (call Wait, then Next again). A final
+// line without '\n' is never returned while the file may still grow; the
+// unterminated last line of a rotated file is returned once that file is
+// finished. The returned slice is valid until the next call. Next does not
+// allocate in steady state.
+func (f *File) Next() (line []byte, start, end Pos, err error) {
+	if f.closed {
+		return nil, 0, 0, os.ErrClosed
+	}
+	idle := 0 // streams found without data during this call
+	for {
+		if len(f.streams) == 0 {
+			if f.rescan() {
+				continue
+			}
+			return nil, 0, 0, ErrNoData
+		}
+		if f.cur >= len(f.streams) {
+			f.cur = 0
+		}
+		s := f.streams[f.cur]
+		if len(s.files) == 0 {
+			f.checkPath(s)
+		}
+		if len(s.files) == 0 {
+			if f.nextStream(&idle) {
+				continue
+			}
+			return nil, 0, 0, ErrNoData
+		}
+		fo := s.files[0]
+		if f.bufFile != fo {
+			f.bufFile, f.bufOff, f.r, f.w = fo, fo.off, 0, 0
+		}
+		if f.r < f.w {
+			b := f.buf[f.r:f.w]
+			if i := bytes.IndexByte(b, '\n'); i >= 0 {
+				lineStart := f.bufOff + int64(f.r)
+				f.r += i + 1
+				fo.off = f.bufOff + int64(f.r)
+				f.st.bytes.Add(uint64(i + 1))
+				f.budget += int64(i + 1)
+				f.consumed(fo, i+1)
+				if fo.skipping || i > f.cfg.MaxLineLen {
+					fo.skipping = false
+					f.st.longLines.Add(1)
+					continue
+				}
+				f.st.lines.Add(1)
+				return b[:i:i], MakePos(fo.gen, lineStart), MakePos(fo.gen, fo.off), nil
+			}
+			if fo.skipping || len(b) > f.cfg.MaxLineLen {
+				fo.skipping = true
+				f.st.bytes.Add(uint64(len(b)))
+				f.budget += int64(len(b))
+				f.consumed(fo, len(b))
+				f.r = f.w
+				fo.off = f.bufOff + int64(f.w)
+			}
+		}
+		// Need more bytes. Give other streams a turn now and then.
+		if f.budget >= switchBudget && len(f.streams) > 1 {
+			f.budget = 0
+			f.cur = (f.cur + 1) % len(f.streams)
+			continue
+		}
+		if f.r > 0 {
+			copy(f.buf, f.buf[f.r:f.w])
+			f.bufOff += int64(f.r)
+			f.w -= f.r
+			f.r = 0
+		}
+		if fo.eof && f.truncated(fo) {
+			continue
+		}
+		space := len(f.buf) - f.w
+		n, rerr := syscall.Pread(fo.fd, f.buf[f.w:], f.bufOff+int64(f.w))
+		if rerr == syscall.EINTR {
+			continue
+		}
+		if n > 0 {
+			fo.eof = false
+			f.w += n
+			if n == space {
+				f.setLag(fo, fileSize(fo)-f.bufOff)
+			} else {
+				f.setLag(fo, int64(f.w))
+			}
+			continue
+		}
+		if rerr != nil {
+			return nil, 0, 0, fmt.Errorf("file source: reading %s: %w", fo.name, rerr)
+		}
+		// At the end of fo.
+		fo.eof = true
+		f.setLag(fo, int64(f.w-f.r))
+		switch f.atEOF(s, fo) {
+		case eofAgain:
+			continue
+		case eofFinal:
+			// The unterminated last line of a finished rotated file.
+			b := f.buf[f.r:f.w]
+			lineStart := f.bufOff + int64(f.r)
+			f.r = f.w
+			fo.off = f.bufOff + int64(f.w)
+			f.st.bytes.Add(uint64(len(b)))
+			f.st.lines.Add(1)
+			f.consumed(fo, len(b))
+			f.finish(s, fo)
+			return b[:len(b):len(b)], MakePos(fo.gen, lineStart), MakePos(fo.gen, fo.off), nil
+		}
+		if f.nextStream(&idle) {
+			continue
+		}
+		return nil, 0, 0, ErrNoData
+	}
+}
+
+// nextStream moves to the next stream; false when every stream has been
+// found without data during this call (then the glob is evaluated again,
+// at most every Poll, and true is returned if that added a stream).
+func (f *File) nextStream(idle *int) bool {
+	f.budget = 0
+	*idle++
+	if *idle < len(f.streams) {
+		f.cur = (f.cur + 1) % len(f.streams)
+		return true
+	}
+	if f.rescan() {
+		*idle = 0
+		f.cur = len(f.streams) - 1
+		return true
+	}
+	f.cur = (f.cur + 1) % len(f.streams)
+	return false
+}
+
+// rescan evaluates the glob again (at most every Poll); true when it found
+// new files.
+func (f *File) rescan() bool {
+	if !f.glob || time.Since(f.lastScan) < f.cfg.Poll {
+		return false
+	}
+	f.lastScan = time.Now()
+	paths, err := f.match()
+	if err != nil {
+		return false
+	}
+	added := false
+	for _, p := range paths {
+		dup := false
+		for _, s := range f.streams {
+			if s.path == p {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			f.notice("new file %s", p)
+			f.addStream(p, false)
+			added = true
+		}
+	}
+	return added
+}
+
+type eofAction int
+
+const (
+	eofNoData eofAction = iota // nothing more now in this stream
+	eofAgain                   // state changed, loop again
+	eofFinal                   // return buf[r:w] as the last line of fo, then move on
+)
+
+// atEOF runs when fo (the first file of s) has no more bytes: it looks for
+// rotation, and finishes a rotated file once it has been quiet for the
+// grace period.
+func (f *File) atEOF(s *fileStream, fo *fileOpen) eofAction {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fo.fd, &st); err != nil {
+		return eofNoData
+	}
+	readEnd := f.bufOff + int64(f.w)
+	if st.Size != readEnd {
+		return eofAgain // grew since the read, or truncated (the next read sees it)
+	}
+	f.checkPath(s)
+	if len(s.files) > 1 {
+		mtime := time.Unix(st.Mtim.Sec, st.Mtim.Nsec)
+		if time.Since(mtime) < f.grace {
+			return eofNoData
+		}
+		if f.w > f.r && !fo.skipping {
+			return eofFinal
+		}
+		if fo.skipping {
+			f.st.longLines.Add(1)
+		}
+		f.finish(s, fo)
+		return eofAgain
+	}
+	return eofNoData
+}
+
+// truncated runs before reading fo again after it was at its end: when fo
+// is shorter than what we have read, or its head changed (truncated, then
+// rewritten past our offset), it is read again from 0.
+func (f *File) truncated(fo *fileOpen) bool {
+	var st syscall.Stat_t
+	if syscall.Fstat(fo.fd, &st) != nil {
+		return false
+	}
+	readEnd := f.bufOff + int64(f.w)
+	if f.bufFile != fo {
+		readEnd = fo.off
+	}
+	if st.Size >= readEnd && refreshFingerprint(fo) {
+		return false
+	}
+	f.st.truncations.Add(1)
+	f.notice("%s truncated (size %d, we had read %d); reading it again from 0", fo.name, st.Size, readEnd)
+	fo.off, fo.skipping, fo.eof = 0, false, false
+	f.bufFile = nil
+	refreshFingerprintReset(fo)
+	return true
+}
+
+// finish closes fo, the first file of s, and moves on to the next.
+func (f *File) finish(s *fileStream, fo *fileOpen) {
+	f.closeFile(fo)
+	copy(s.files, s.files[1:])
+	s.files[len(s.files)-1] = nil
+	s.files = s.files[:len(s.files)-1]
+	f.bufFile = nil
+}
