@@ -37,10 +37,11 @@ test-short:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./parser ./pipeline
 
-## fuzz: the parser and correlator fuzz targets, FUZZTIME each
+## fuzz: the parser, correlator and enricher fuzz targets, FUZZTIME each
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./parser
 	$(GO) test -run '^$$' -fuzz '^FuzzCorrelate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./parser
+	$(GO) test -run '^$$' -fuzz '^FuzzEnrich$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./enrich
 
 ## compare: whole-process speed against ausearch -i and laurel on the same input
 compare: cli
