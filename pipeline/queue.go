@@ -3,26 +3,41 @@ package pipeline
 import "sync"
 
 // queue holds encoded records between the reader goroutine and the
-// consumer (Fluent Bit's callback or the CLI's writer). It is bounded by
-// bytes; put either waits for room (file source: nothing is lost, the file
-// position simply waits) or refuses (kernel source: the kernel cannot be
-// paused, the caller counts the drop).
+// consumer (Fluent Bit's callback or a test). It is bounded by bytes; put
+// either waits for room (file source: nothing is lost, the file position
+// simply waits) or refuses (kernel source: the kernel cannot be paused,
+// the caller counts the drop).
+//
+// Entries live in fixed-size chunks that are reused, so neither put nor
+// take ever moves or regrows a large buffer while holding the lock: the
+// consumer's callback stays short whatever the queue holds.
 type queue struct {
 	mu      sync.Mutex
 	room    *sync.Cond
-	buf     []byte // encoded entries; buf[head:] not yet taken
-	head    int
-	meta    []entry // entries in buf[head:], oldest first
+	chunks  []*chunk // oldest first; entries are appended to the last
+	free    []*chunk // reusable chunks (bounded)
+	meta    []entry  // queued entries, oldest first
+	head    int      // first entry of meta not yet taken
+	bytes   int      // queued bytes
 	max     int
 	closed  bool
 	batch   []byte  // the last batch handed out, kept until the next take
 	pending []entry // the entries of that batch, until acked
 }
 
+// chunkSize is the size of a queue chunk; an entry larger than that gets a
+// chunk of its own.
+const chunkSize = 1 << 20
+
+type chunk struct {
+	b    []byte
+	read int // bytes already taken
+}
+
 type entry struct {
-	end int    // offset in buf just past the entry
-	pos uint64 // source position of the event's first record
-	key string // event id, for resume de-duplication (file source)
+	size int
+	pos  uint64 // source position of the event's first record
+	key  string // event id, for resume de-duplication (file source)
 }
 
 func newQueue(max int) *queue {
@@ -36,54 +51,69 @@ func newQueue(max int) *queue {
 func (q *queue) put(b []byte, e entry, wait bool) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for len(q.buf)-q.head+len(b) > q.max && len(q.meta) > 0 {
+	for q.bytes+len(b) > q.max && q.bytes > 0 {
 		if !wait || q.closed {
 			return false
 		}
 		q.room.Wait()
 	}
-	if q.head > 0 && q.head >= len(q.buf)/2 {
-		n := copy(q.buf, q.buf[q.head:])
-		for i := range q.meta {
-			q.meta[i].end -= q.head
+	var c *chunk
+	if n := len(q.chunks); n > 0 && cap(q.chunks[n-1].b)-len(q.chunks[n-1].b) >= len(b) {
+		c = q.chunks[n-1]
+	} else {
+		if n := len(q.free); n > 0 && len(b) <= chunkSize {
+			c = q.free[n-1]
+			q.free = q.free[:n-1]
+		} else {
+			c = &chunk{b: make([]byte, 0, max(chunkSize, len(b)))}
 		}
-		q.buf, q.head = q.buf[:n], 0
+		q.chunks = append(q.chunks, c)
 	}
-	q.buf = append(q.buf, b...)
-	e.end = len(q.buf)
+	c.b = append(c.b, b...)
+	e.size = len(b)
 	q.meta = append(q.meta, e)
+	q.bytes += len(b)
 	return true
 }
 
-// take moves up to max bytes of whole entries (at least one entry when any
-// is queued) into a batch and returns it; the batch stays valid until the
-// next take. The entries count as delivered only once ack is called.
+// take copies up to max bytes of whole entries (at least one entry when
+// any is queued) into a batch and returns it; the batch stays valid until
+// the next take. The entries count as delivered only once ack is called.
 func (q *queue) take(max int) ([]byte, int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.batch = q.batch[:0]
 	q.pending = q.pending[:0]
 	n := 0
-	for n < len(q.meta) {
-		start := q.head
-		if n > 0 {
-			start = q.meta[n-1].end
-		}
-		size := q.meta[n].end - start
-		if n > 0 && len(q.batch)+size > max {
+	for q.head < len(q.meta) {
+		e := q.meta[q.head]
+		if n > 0 && len(q.batch)+e.size > max {
 			break
 		}
-		q.batch = append(q.batch, q.buf[start:q.meta[n].end]...)
+		c := q.chunks[0]
+		q.batch = append(q.batch, c.b[c.read:c.read+e.size]...)
+		c.read += e.size
+		q.bytes -= e.size
+		if c.read == len(c.b) && (len(q.chunks) > 1 || q.head+1 == len(q.meta)) {
+			// Chunk drained: recycle it.
+			q.chunks = q.chunks[1:]
+			if cap(c.b) == chunkSize && len(q.free) < 4 {
+				c.b, c.read = c.b[:0], 0
+				q.free = append(q.free, c)
+			}
+		}
+		q.pending = append(q.pending, e)
+		q.head++
 		n++
+	}
+	if q.head == len(q.meta) {
+		q.meta, q.head = q.meta[:0], 0
+	} else if q.head > 4096 && q.head > len(q.meta)/2 {
+		q.meta = append(q.meta[:0], q.meta[q.head:]...)
+		q.head = 0
 	}
 	if n == 0 {
 		return nil, 0
-	}
-	q.head = q.meta[n-1].end
-	q.pending = append(q.pending, q.meta[:n]...)
-	q.meta = append(q.meta[:0], q.meta[n:]...)
-	if len(q.meta) == 0 {
-		q.buf, q.head = q.buf[:0], 0
 	}
 	q.room.Broadcast()
 	return q.batch, n
@@ -103,17 +133,17 @@ func (q *queue) ack() []entry {
 func (q *queue) depth() (int, int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.meta), len(q.buf) - q.head
+	return len(q.meta) - q.head, q.bytes
 }
 
-// oldest calls fn with the positions of entries not yet acknowledged.
+// unacked calls fn with the positions of entries not yet acknowledged.
 func (q *queue) unacked(fn func(pos uint64)) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, e := range q.pending {
 		fn(e.pos)
 	}
-	for _, e := range q.meta {
+	for _, e := range q.meta[q.head:] {
 		fn(e.pos)
 	}
 }

@@ -1,0 +1,100 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/rand"
+	"testing"
+	"time"
+)
+
+// TestQueueOrderAndBounds puts and takes entries of random sizes (some
+// larger than a chunk) and checks order, content, the byte bound and
+// that take always returns whole entries.
+func TestQueueOrderAndBounds(t *testing.T) {
+	q := newQueue(8 << 20)
+	rng := rand.New(rand.NewSource(1))
+	next, want := 0, 0
+	var got []byte
+	mk := func(i int) []byte {
+		n := 8 + rng.Intn(3000)
+		if i%97 == 0 {
+			n = chunkSize + 12345
+		}
+		b := make([]byte, n)
+		binary.LittleEndian.PutUint32(b, uint32(i))
+		binary.LittleEndian.PutUint32(b[4:], uint32(n))
+		return b
+	}
+	for round := 0; round < 200; round++ {
+		for k := rng.Intn(50); k > 0; k-- {
+			if !q.put(mk(next), entry{pos: uint64(next)}, false) {
+				break
+			}
+			next++
+		}
+		if _, b := q.depth(); b > 8<<20 {
+			t.Fatalf("queue holds %d bytes, max %d", b, 8<<20)
+		}
+		batch, n := q.take(64 << 10)
+		got = append(got[:0], batch...)
+		for i := 0; i < n; i++ {
+			id := int(binary.LittleEndian.Uint32(got))
+			size := int(binary.LittleEndian.Uint32(got[4:]))
+			if id != want {
+				t.Fatalf("entry %d, want %d", id, want)
+			}
+			got = got[size:]
+			want++
+		}
+		if len(got) != 0 {
+			t.Fatalf("%d stray bytes in batch", len(got))
+		}
+		if acked := q.ack(); len(acked) != n {
+			t.Fatalf("acked %d, took %d", len(acked), n)
+		}
+	}
+	for {
+		if _, n := q.take(1 << 30); n == 0 {
+			break
+		}
+	}
+	if e, b := q.depth(); e != 0 || b != 0 {
+		t.Fatalf("depth %d/%d after draining", e, b)
+	}
+}
+
+// TestQueueTakeIsShort: with the queue full (64 MiB) and a writer
+// waiting for room, take stays fast (the plugin callback budget is 50 ms).
+func TestQueueTakeIsShort(t *testing.T) {
+	q := newQueue(64 << 20)
+	entry1 := bytes.Repeat([]byte{'x'}, 1300)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 200000; i++ {
+			if !q.put(entry1, entry{pos: uint64(i)}, true) {
+				return
+			}
+		}
+	}()
+	var worst time.Duration
+	taken := 0
+	for taken < 200000 {
+		start := time.Now()
+		_, n := q.take(4 << 20)
+		if d := time.Since(start); d > worst {
+			worst = d
+		}
+		q.ack()
+		taken += n
+		if n == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	<-done
+	t.Logf("worst take: %v", worst)
+	if worst > 50*time.Millisecond {
+		t.Fatalf("take blocked %v", worst)
+	}
+}

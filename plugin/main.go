@@ -1,0 +1,318 @@
+// Command plugin is the Fluent Bit input plugin linux_audit, built as a Go
+// shared object:
+//
+//	CGO_ENABLED=1 go build -buildmode=c-shared -ldflags "-X main.version=1.2.3" -o linux_audit.so ./plugin
+//	fluent-bit -e /abs/path/linux_audit.so -i linux_audit -p path=/var/log/audit/audit.log -o stdout
+//
+// It is a thin layer: configuration, logging and the buffer hand-over. The
+// work is done by package pipeline (a reader goroutine feeding a bounded
+// queue); the callback only drains that queue and never blocks.
+//
+// # Instances
+//
+// Fluent Bit >= 4.1 passes a per-instance context to Init; the plugin stores
+// the instance's id in its remote_context and the ...Ctx callbacks find the
+// instance by it, so any number of linux_audit inputs can run side by side.
+// Older Fluent Bit passes no context and calls the plain callbacks, which
+// cannot tell instances apart: there a second instance fails Init with a
+// clear message.
+//
+// Pause, Resume and Exit never receive a context. Fluent Bit itself routes
+// them to the last initialised instance, and so does the plugin: Pause and
+// Resume apply to the last initialised running instance; each Exit stops
+// one instance, the last initialised first (Fluent Bit exits instances in
+// reverse order). With several instances, an instance paused by Fluent Bit
+// but not by the plugin simply stops being drained: its queue fills up to
+// queue_max_bytes, then the file source waits and the kernel source counts
+// drops, exactly as when paused.
+package main
+
+/*
+#include <stdlib.h>
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"github.com/fluent/fluent-bit-go/input"
+	"github.com/whokilledit/linuxaudit/pipeline"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const (
+	pluginName = "linux_audit"
+	pluginDesc = "Linux audit events, correlated and enriched"
+)
+
+// Return values Fluent Bit understands.
+const (
+	flbError = C.int(input.FLB_ERROR)
+	flbOK    = C.int(input.FLB_OK)
+)
+
+func main() {}
+
+// instance is one [INPUT] linux_audit.
+type instance struct {
+	id     uintptr
+	prefix string
+	cfg    pipeline.Config
+	live   *pipeline.Live
+	api    unsafe.Pointer // struct flb_api, lives as long as the plugin
+	ins    unsafe.Pointer // the Fluent Bit input instance, until Exit
+	ctx    bool           // Fluent Bit passed a per-instance context
+
+	mu      sync.RWMutex // closed versus logging through ins
+	closed  bool
+	pending bool // a batch was handed out and not yet cleaned up
+}
+
+var reg struct {
+	sync.Mutex
+	next    uintptr
+	byID    map[uintptr]*instance
+	running []*instance // in Init order
+}
+
+// logTo prints one line through Fluent Bit's log_print when the instance's
+// log level allows it. Levels: 1 error, 2 warn, 3 info, 4 debug, 5 trace.
+func logTo(api, ins unsafe.Pointer, level int, msg string) {
+	if api == nil {
+		return
+	}
+	if C.lau_log_check(api, ins, C.int(level)) == 0 {
+		return
+	}
+	cs := C.CString(msg)
+	C.lau_log(api, C.int(level), cs)
+	C.free(unsafe.Pointer(cs))
+}
+
+// log is the pipeline's logger for this instance; safe from any goroutine.
+// After Exit nothing is printed (the Fluent Bit instance is gone).
+func (in *instance) log(level int, msg string) {
+	in.mu.RLock()
+	defer in.mu.RUnlock()
+	if in.closed {
+		return
+	}
+	logTo(in.api, in.ins, level, in.prefix+msg)
+}
+
+func (in *instance) stop() {
+	err := in.live.Stop()
+	st, _ := json.Marshal(in.live.Stats())
+	in.log(pipeline.LevelInfo, "stopped; final stats "+string(st))
+	if err != nil {
+		in.log(pipeline.LevelWarn, "closing source: "+err.Error())
+	}
+	in.mu.Lock()
+	in.closed = true
+	in.ins = nil
+	in.mu.Unlock()
+}
+
+func lookup(remote unsafe.Pointer) *instance {
+	reg.Lock()
+	defer reg.Unlock()
+	return reg.byID[uintptr(remote)]
+}
+
+// last returns the last initialised running instance (the one Fluent Bit
+// means when it calls a callback without context), or nil.
+func last() *instance {
+	reg.Lock()
+	defer reg.Unlock()
+	if n := len(reg.running); n > 0 {
+		return reg.running[n-1]
+	}
+	return nil
+}
+
+//export FLBPluginRegister
+func FLBPluginRegister(def unsafe.Pointer) C.int {
+	return C.int(input.FLBPluginRegister(def, pluginName, pluginDesc))
+}
+
+//export FLBPluginInit
+func FLBPluginInit(plugin unsafe.Pointer) C.int {
+	api, ins := C.lau_api(plugin), C.lau_ins(plugin)
+	hasCtx := C.lau_has_context(plugin) != 0
+	fail := func(msg string) C.int {
+		logTo(api, ins, pipeline.LevelError, "["+pluginName+"] "+msg)
+		return flbError
+	}
+
+	// Read every key now: the struct is shared by all instances and
+	// overwritten by the next Init.
+	get := func(key string) (string, bool) {
+		ck := C.CString(key)
+		defer C.free(unsafe.Pointer(ck))
+		v := C.lau_get_property(plugin, ck)
+		if v == nil {
+			return "", false
+		}
+		return C.GoString(v), true
+	}
+	logTo(api, ins, pipeline.LevelInfo, "["+pluginName+"] version "+version)
+	cfg, err := pipeline.Parse(get)
+	if err != nil {
+		return fail(err.Error())
+	}
+
+	reg.Lock()
+	if reg.byID == nil {
+		reg.byID = map[uintptr]*instance{}
+	}
+	if !hasCtx && len(reg.running) > 0 {
+		reg.Unlock()
+		return fail("this Fluent Bit passes no per-instance context (it is older than 4.1): only one linux_audit input can run; use Fluent Bit 4.1 or newer for several")
+	}
+	reg.next++
+	in := &instance{id: reg.next, cfg: cfg, api: api, ins: ins, ctx: hasCtx}
+	reg.Unlock()
+	in.prefix = "[" + pluginName + "] "
+	if in.id > 1 {
+		in.prefix = fmt.Sprintf("[%s#%d] ", pluginName, in.id)
+	}
+
+	live, err := pipeline.Start(cfg, in.log)
+	if err != nil {
+		var ce *pipeline.ConfigError
+		if errors.As(err, &ce) {
+			return fail(ce.Error())
+		}
+		return fail("cannot start (source=" + describe(cfg) + "): " + err.Error())
+	}
+	in.live = live
+	in.log(pipeline.LevelInfo, "started: source="+describe(cfg))
+
+	reg.Lock()
+	reg.byID[in.id] = in
+	reg.running = append(reg.running, in)
+	reg.Unlock()
+	if hasCtx {
+		C.lau_set_remote(plugin, C.uintptr_t(in.id))
+	}
+	return flbOK
+}
+
+func describe(cfg pipeline.Config) string {
+	if cfg.Source == "file" {
+		return fmt.Sprintf("file path=%s read_from_head=%v db=%q", cfg.Path, cfg.ReadFromHead, cfg.DB)
+	}
+	return "kernel mode=" + cfg.KernelMode
+}
+
+// collect hands the next batch to Fluent Bit: a C copy it frees through the
+// cleanup callback. It never blocks.
+func (in *instance) collect(data *unsafe.Pointer, size *C.size_t) C.int {
+	*data, *size = nil, 0
+	if in == nil || in.live == nil {
+		return flbOK
+	}
+	if in.pending {
+		// The previous buffer was accepted but no cleanup came: it
+		// was handed over all the same.
+		in.pending = false
+		in.live.Ack()
+	}
+	batch, n := in.live.Take(in.cfg.BufferMaxSize)
+	if n == 0 || len(batch) == 0 {
+		return flbOK
+	}
+	*data = C.CBytes(batch)
+	*size = C.size_t(len(batch))
+	in.pending = true
+	return flbOK
+}
+
+func (in *instance) cleanup(data unsafe.Pointer) C.int {
+	if data != nil {
+		C.free(data)
+	}
+	if in != nil && in.live != nil && in.pending {
+		in.pending = false
+		in.live.Ack()
+	}
+	return flbOK
+}
+
+//export FLBPluginInputCallback
+func FLBPluginInputCallback(data *unsafe.Pointer, size *C.size_t) C.int {
+	return last().collect(data, size)
+}
+
+//export FLBPluginInputCallbackCtx
+func FLBPluginInputCallbackCtx(remote unsafe.Pointer, data *unsafe.Pointer, size *C.size_t) C.int {
+	return lookup(remote).collect(data, size)
+}
+
+//export FLBPluginInputCleanupCallback
+func FLBPluginInputCleanupCallback(data unsafe.Pointer) C.int {
+	return last().cleanup(data)
+}
+
+//export FLBPluginInputCleanupCallbackCtx
+func FLBPluginInputCleanupCallbackCtx(remote unsafe.Pointer, data unsafe.Pointer) C.int {
+	return lookup(remote).cleanup(data)
+}
+
+//export FLBPluginInputPause
+func FLBPluginInputPause() {
+	if in := last(); in != nil {
+		in.live.Pause()
+		in.log(pipeline.LevelDebug, "paused")
+	}
+}
+
+//export FLBPluginInputResume
+func FLBPluginInputResume() {
+	if in := last(); in != nil {
+		in.live.Resume()
+		in.log(pipeline.LevelDebug, "resumed")
+	}
+}
+
+//export FLBPluginInputPreExit
+func FLBPluginInputPreExit(byHotReload C.int) {
+	if in := last(); in != nil {
+		in.log(pipeline.LevelDebug, fmt.Sprintf("pre-exit (hot reload: %v)", byHotReload != 0))
+	}
+}
+
+// FLBPluginExit stops one instance per call, the last initialised first.
+// (Fluent Bit looks up no FLBPluginExitCtx for inputs.)
+//
+//export FLBPluginExit
+func FLBPluginExit() C.int {
+	reg.Lock()
+	n := len(reg.running)
+	if n == 0 {
+		reg.Unlock()
+		return flbOK
+	}
+	in := reg.running[n-1]
+	reg.running = reg.running[:n-1]
+	delete(reg.byID, in.id)
+	reg.Unlock()
+	in.stop()
+	return flbOK
+}
+
+//export FLBPluginUnregister
+func FLBPluginUnregister(def unsafe.Pointer) {
+	// Normally every instance has exited by now; stop any left over.
+	for last() != nil {
+		FLBPluginExit()
+	}
+	input.FLBPluginUnregister(def)
+}
