@@ -422,6 +422,16 @@ func (l *Live) Take(max int) ([]byte, int) {
 	return l.q.take(max)
 }
 
+// TakeInto is Take with the batch copied once, straight into memory from
+// alloc (called with the exact size, at most once, only when there is
+// something to hand over): the plugin passes C.malloc.
+func (l *Live) TakeInto(max int, alloc func(n int) []byte) ([]byte, int) {
+	if max <= 0 {
+		max = l.cfg.BufferMaxSize
+	}
+	return l.q.takeInto(max, alloc)
+}
+
 // Ack reports that the last batch was handed over (Fluent Bit copied it).
 func (l *Live) Ack() {
 	acked := l.q.ack()

@@ -80,16 +80,36 @@ func (q *queue) put(b []byte, e entry, wait bool) bool {
 // any is queued) into a batch and returns it; the batch stays valid until
 // the next take. The entries count as delivered only once ack is called.
 func (q *queue) take(max int) ([]byte, int) {
+	return q.takeInto(max, nil)
+}
+
+// takeInto is take with the batch memory from alloc (called once, with the
+// batch size, under the queue lock), so a caller can have it copied
+// straight into foreign (C) memory.
+func (q *queue) takeInto(max int, alloc func(n int) []byte) ([]byte, int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.batch = q.batch[:0]
 	q.pending = q.pending[:0]
-	n := 0
-	for q.head < len(q.meta) {
-		e := q.meta[q.head]
-		if n > 0 && len(q.batch)+e.size > max {
+	// Size the batch first.
+	size, count := 0, 0
+	for i := q.head; i < len(q.meta); i++ {
+		if count > 0 && size+q.meta[i].size > max {
 			break
 		}
+		size += q.meta[i].size
+		count++
+	}
+	if count == 0 {
+		return nil, 0
+	}
+	if alloc != nil {
+		q.batch = alloc(size)[:0]
+	} else {
+		q.batch = q.batch[:0]
+	}
+	n := 0
+	for n < count {
+		e := q.meta[q.head]
 		c := q.chunks[0]
 		q.batch = append(q.batch, c.b[c.read:c.read+e.size]...)
 		c.read += e.size
@@ -112,11 +132,12 @@ func (q *queue) take(max int) ([]byte, int) {
 		q.meta = append(q.meta[:0], q.meta[q.head:]...)
 		q.head = 0
 	}
-	if n == 0 {
-		return nil, 0
-	}
 	q.room.Broadcast()
-	return q.batch, n
+	b := q.batch
+	if alloc != nil {
+		q.batch = nil // not ours
+	}
+	return b, n
 }
 
 // ack reports that the last batch was handed over and returns its entries

@@ -225,11 +225,18 @@ func (in *instance) collect(data *unsafe.Pointer, size *C.size_t) C.int {
 		in.pending = false
 		in.live.Ack()
 	}
-	batch, n := in.live.Take(in.cfg.BufferMaxSize)
+	var cbuf unsafe.Pointer
+	batch, n := in.live.TakeInto(in.cfg.BufferMaxSize, func(n int) []byte {
+		cbuf = C.malloc(C.size_t(n))
+		return unsafe.Slice((*byte)(cbuf), n)
+	})
 	if n == 0 || len(batch) == 0 {
+		if cbuf != nil {
+			C.free(cbuf)
+		}
 		return flbOK
 	}
-	*data = C.CBytes(batch)
+	*data = cbuf
 	*size = C.size_t(len(batch))
 	in.pending = true
 	return flbOK

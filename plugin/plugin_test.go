@@ -618,6 +618,7 @@ func TestThroughput(t *testing.T) {
 		cpu, 100*cpu/r.stats.Wall, 1e6*cpu/float64(r.stats.Records), r.stats.MaxRSSKB>>10, r.stats.Callbacks, r.stats.MaxCallbackMs)
 	if r.stats.Records > 0 {
 		per := float64(r.stats.Bytes) / float64(r.stats.Records)
-		t.Logf("%.0f bytes/event: at Fluent Bit's 1 s collector, buffer_max_size=4MiB hands over at most %.0f events/s", per, 4<<20/per)
+		bm := pipeline.Default().BufferMaxSize
+		t.Logf("%.0f bytes/event: at Fluent Bit's 1 s collector, buffer_max_size=%d hands over at most %.0f events/s", per, bm, float64(bm)/per)
 	}
 }
