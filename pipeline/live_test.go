@@ -121,3 +121,38 @@ func TestLiveFileRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveStatsRecord: with stats_record the statistics arrive as records.
+func TestLiveStatsRecord(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.log")
+	os.WriteFile(path, corpus.Bytes(corpus.Seed), 0o600)
+	cfg := Default()
+	cfg.Path, cfg.ReadFromHead, cfg.Proc = path, true, "false"
+	cfg.StatsInterval, cfg.StatsRecord = time.Second, true
+	l, err := Start(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Stop()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		b, n := l.Take(1 << 20)
+		if n == 0 {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		for _, r := range decodeRecords(t, b) {
+			ev, _ := r["event"].(map[string]any)
+			if ev["kind"] == "stats" {
+				st := r["stats"].(map[string]any)
+				if fmt.Sprint(st["events"]) != "1" || fmt.Sprint(st["lines"]) != "3" {
+					t.Fatalf("stats record: %v", st)
+				}
+				return
+			}
+		}
+		l.Ack()
+	}
+	t.Fatal("no stats record")
+}
