@@ -650,8 +650,7 @@ func (e *Enricher) recordFields(doc *Document, r *parser.Record) {
 	}
 }
 
-var lowerNames = func() map[uint16]string {
-	m := map[uint16]string{}
+var lowerNames = func() (m [3000]string) {
 	for t := 1000; t < 3000; t++ {
 		n := parser.TypeName(uint16(t), nil)
 		if len(n) == 0 || n[0] == 'U' && len(n) > 8 && n[:8] == "UNKNOWN[" {
@@ -663,8 +662,8 @@ var lowerNames = func() map[uint16]string {
 }()
 
 func lowerTypeName(r *parser.Record) string {
-	if s, ok := lowerNames[r.Type]; ok {
-		return s
+	if int(r.Type) < len(lowerNames) && lowerNames[r.Type] != "" {
+		return lowerNames[r.Type]
 	}
 	return strings.ToLower(r.Name())
 }

@@ -24,8 +24,10 @@ const (
 // typeNames maps record numbers to names (from go-libaudit's table of the
 // kernel's and auditd's types); typeNumbers is the reverse.
 var (
-	typeNames   = map[uint16]string{}
-	typeNumbers = map[string]uint16{}
+	typeNames = map[uint16]string{}
+	// typeNameList is typeNames as an array for the common range.
+	typeNameList [3000]string
+	typeNumbers  = map[string]uint16{}
 )
 
 func init() {
@@ -36,6 +38,9 @@ func init() {
 			continue
 		}
 		typeNames[uint16(n)] = name
+		if n < len(typeNameList) {
+			typeNameList[n] = name
+		}
 		typeNumbers[name] = uint16(n)
 	}
 }
@@ -43,7 +48,11 @@ func init() {
 // TypeName returns the canonical name of a record type; for unknown numbers
 // it returns the name as written when there is one, otherwise UNKNOWN[n].
 func TypeName(typ uint16, written []byte) string {
-	if name, ok := typeNames[typ]; ok {
+	if int(typ) < len(typeNameList) {
+		if name := typeNameList[typ]; name != "" {
+			return name
+		}
+	} else if name, ok := typeNames[typ]; ok {
 		return name
 	}
 	if len(written) > 0 && typ == 0 {
