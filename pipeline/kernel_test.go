@@ -179,7 +179,9 @@ func groupKill(t *testing.T, l *Live) {
 	defer func() { grp.Process.Kill(); grp.Wait() }()
 	time.Sleep(300 * time.Millisecond)
 	pgid := grp.Process.Pid
-	exec.Command("sh", "-c", fmt.Sprintf("kill -TERM -- -%d", pgid)).Run()
+	if out, err := exec.Command("/usr/bin/kill", "-TERM", "--", fmt.Sprintf("-%d", pgid)).CombinedOutput(); err != nil {
+		t.Logf("group kill: %v %s", err, out)
+	}
 	r := waitRecord(t, l, 2*time.Second, func(r map[string]any) bool {
 		return field(r, "target.pgid") == strconv.Itoa(pgid)
 	})
