@@ -27,6 +27,7 @@ type Document struct {
 	buf   []byte
 	nodes []node
 	stack []int32
+	cur   int32 // index of the innermost open object or array
 }
 
 type nodeKind uint8
@@ -44,12 +45,12 @@ const (
 
 type node struct {
 	key   string // constant keys only (string literals or long-lived strings)
-	kind  nodeKind
+	num   uint64
 	n     int32 // children (object/array); value length for strings
 	off   int32 // string value offset in buf
-	num   uint64
 	close int32 // index after the last descendant (object/array)
-	plain bool  // string without '"' or '\\': JSON needs no escaping
+	kind  nodeKind
+	plain bool // string without '"' or '\\': JSON needs no escaping
 }
 
 // Reset empties the document for reuse and opens the root object.
@@ -63,14 +64,15 @@ func (d *Document) Reset() {
 
 func (d *Document) push(key string, k nodeKind) {
 	if len(d.stack) > 0 {
-		d.nodes[d.stack[len(d.stack)-1]].n++
+		d.nodes[d.cur].n++
 	}
 	d.nodes = append(d.nodes, node{key: key, kind: k})
-	d.stack = append(d.stack, int32(len(d.nodes)-1))
+	d.cur = int32(len(d.nodes) - 1)
+	d.stack = append(d.stack, d.cur)
 }
 
 func (d *Document) leaf(key string, k nodeKind) *node {
-	d.nodes[d.stack[len(d.stack)-1]].n++
+	d.nodes[d.cur].n++
 	if len(d.nodes) == cap(d.nodes) {
 		d.nodes = append(d.nodes, node{})
 	} else {
@@ -95,9 +97,10 @@ func (d *Document) End() {
 	}
 	i := d.stack[len(d.stack)-1]
 	d.stack = d.stack[:len(d.stack)-1]
+	d.cur = d.stack[len(d.stack)-1]
 	if d.nodes[i].n == 0 && d.nodes[i].kind == kObject {
 		d.nodes = d.nodes[:i]
-		d.nodes[d.stack[len(d.stack)-1]].n--
+		d.nodes[d.cur].n--
 		return
 	}
 	d.nodes[i].close = int32(len(d.nodes))

@@ -64,6 +64,23 @@ func TypeName(typ uint16, written []byte) string {
 // TypeNumber returns the number of a record type name; ok is false for names
 // that are neither known, nor UNKNOWN[n], nor a decimal number.
 func TypeNumber(name []byte) (uint16, bool) {
+	// The record types of nearly every line, without hashing.
+	switch string(name) {
+	case "SYSCALL":
+		return TypeSyscall, true
+	case "PROCTITLE":
+		return TypeProctitle, true
+	case "PATH":
+		return TypePath, true
+	case "CWD":
+		return TypeCwd, true
+	case "EXECVE":
+		return TypeExecve, true
+	case "OBJ_PID":
+		return TypeObjPid, true
+	case "EOE":
+		return TypeEOE, true
+	}
 	if n, ok := typeNumbers[string(name)]; ok {
 		return n, true
 	}
