@@ -209,6 +209,18 @@ func (c *Correlator) Tick(now time.Time) {
 	c.expire()
 }
 
+// Stamp restarts the wall-clock wait of every open event at now, without
+// closing any. A reader that was not keeping up (a file read behind its
+// end, a consumer applying backpressure) calls it instead of Tick, so
+// events whose remaining records simply have not been read yet are not
+// timed out; once caught up it calls Tick again.
+func (c *Correlator) Stamp(now time.Time) {
+	c.wall = now.UnixMilli()
+	for e := c.head; e != nil; e = e.next {
+		e.wall = c.wall
+	}
+}
+
 // Flush closes every open event (end of input).
 func (c *Correlator) Flush() {
 	for c.head != nil {

@@ -489,3 +489,26 @@ func FuzzCorrelate(f *testing.F) {
 		}
 	})
 }
+
+// TestStampDefersTimeout: a reader that was held up restamps open events,
+// so their timeout counts from when it caught up, not from before.
+func TestStampDefersTimeout(t *testing.T) {
+	var got []*Event
+	c := New(Config{Timeout: 2 * time.Second}, func(e *Event) { got = append(got, e) })
+	t0 := time.Unix(1700000000, 0)
+	c.Tick(t0)
+	var r Record
+	if err := Parse([]byte(`type=SYSCALL msg=audit(1700000000.000:1): arch=c000003e syscall=62 success=yes exit=0 a0=1 a1=9 a2=0 a3=0 items=0 ppid=1 pid=2 auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ses=1 comm="x" exe="/x" key=(null)`), &r); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(&r)
+	c.Stamp(t0.Add(5 * time.Second)) // held up 5 s: no timeout, restamped
+	c.Tick(t0.Add(6 * time.Second))
+	if len(got) != 0 {
+		t.Fatalf("event timed out %v after the reader caught up", time.Second)
+	}
+	c.Tick(t0.Add(7500 * time.Millisecond))
+	if len(got) != 1 || got[0].Reason != ReasonTimeout {
+		t.Fatalf("event not timed out 2.5 s after the reader caught up: %d", len(got))
+	}
+}

@@ -366,8 +366,16 @@ func (l *Live) isPaused() bool {
 
 // tick is called by sources regularly from the reader goroutine: it
 // closes timed-out events, commits delivered positions and logs stats.
-func (l *Live) tick(now time.Time) {
-	l.c.corr.Tick(now)
+func (l *Live) tick(now time.Time) { l.tickExpire(now, true) }
+
+// tickExpire is tick; with expire false open events are restamped
+// instead of timed out (the source is behind: see Correlator.Stamp).
+func (l *Live) tickExpire(now time.Time, expire bool) {
+	if expire {
+		l.c.corr.Tick(now)
+	} else {
+		l.c.corr.Stamp(now)
+	}
 	l.c.enr.Tick()
 	for {
 		select {

@@ -34,6 +34,10 @@ func openFileSource(cfg Config, l *Live) (liveSource, error) {
 
 func (s *fileSource) run(ctx context.Context, l *Live) error {
 	n := 0
+	// Wall-clock timeouts only count once the reader has caught up with
+	// the file: while it reads behind (backlog, backpressure, pause) the
+	// rest of an open event may just not be read yet.
+	caughtUp := false
 	for ctx.Err() == nil {
 		l.waitIfPaused()
 		if ctx.Err() != nil {
@@ -41,10 +45,12 @@ func (s *fileSource) run(ctx context.Context, l *Live) error {
 		}
 		line, start, end, err := s.f.Next()
 		if err == source.ErrNoData {
-			l.tick(time.Now())
+			l.tickExpire(time.Now(), caughtUp)
+			caughtUp = true
 			s.f.Wait(ctx)
 			continue
 		}
+		caughtUp = false
 		if err != nil {
 			l.log(LevelError, "reading: "+err.Error())
 			select {
@@ -59,7 +65,7 @@ func (s *fileSource) run(ctx context.Context, l *Live) error {
 		s.lastEnd[s.stream] = end
 		l.c.line(line, uint64(start))
 		if n++; n&1023 == 0 {
-			l.tick(time.Now())
+			l.tickExpire(time.Now(), false)
 		}
 	}
 	return nil
