@@ -345,7 +345,9 @@ func (l *Live) loop() {
 	if err != nil && l.ctx.Err() == nil {
 		l.log(LevelError, "source stopped: "+err.Error())
 	}
-	l.c.corr.Flush()
+	// Open events are not flushed: nobody takes the queue after Stop, and
+	// the file source's saved position is before them, so a restart reads
+	// them again whole.
 }
 
 // waitIfPaused blocks the reader while paused (file source only).
