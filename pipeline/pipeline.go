@@ -250,7 +250,9 @@ type Live struct {
 	pausedFlag                  atomic.Bool
 	extraMu                     sync.Mutex // builds out-of-band records (loss, stats)
 	extraDoc                    enrich.Document
-	ackCh                       chan []entry
+	ackMu                       sync.Mutex
+	acked, ackBuf               []entry
+	ackNew                      bool
 	lastStats                   time.Time
 	resumeSet                   map[string]struct{}
 	pending                     []uint64
@@ -278,7 +280,7 @@ func Start(cfg Config, log Logger) (*Live, error) {
 	if log == nil {
 		log = func(int, string) {}
 	}
-	l := &Live{cfg: cfg, log: log, q: newQueue(cfg.QueueMaxBytes), done: make(chan struct{}), ackCh: make(chan []entry, 64)}
+	l := &Live{cfg: cfg, log: log, q: newQueue(cfg.QueueMaxBytes), done: make(chan struct{})}
 	l.resumed = sync.NewCond(&l.mu)
 	var err error
 	switch cfg.Source {
@@ -379,15 +381,7 @@ func (l *Live) tickExpire(now time.Time, expire bool) {
 		l.c.corr.Stamp(now)
 	}
 	l.c.enr.Tick()
-	for {
-		select {
-		case acked := <-l.ackCh:
-			l.commit(acked)
-			continue
-		default:
-		}
-		break
-	}
+	l.commitAcked()
 	if l.cfg.StatsInterval > 0 && now.Sub(l.lastStats) >= l.cfg.StatsInterval {
 		if !l.lastStats.IsZero() {
 			l.logStats()
@@ -449,13 +443,29 @@ func (l *Live) Ack() {
 		return
 	}
 	l.delivered.Add(uint64(len(acked)))
-	cp := append([]entry(nil), acked...)
-	select {
-	case l.ackCh <- cp:
-	default:
-		// The reader is behind on commits; the next ack carries a newer
-		// position anyway. Nothing is lost: positions only move forward.
+	l.ackMu.Lock()
+	l.acked = append(l.acked, acked...)
+	if len(l.acked) > 4*maxRecentDelivered {
+		// The reader is far behind on commits: older entries only matter
+		// for the resume list, which keeps the newest ones anyway.
+		l.acked = append(l.acked[:0], l.acked[len(l.acked)-maxRecentDelivered:]...)
 	}
+	l.ackNew = true
+	l.ackMu.Unlock()
+}
+
+// commitAcked commits when batches were acknowledged since the last
+// commit (reader goroutine, or Stop once the reader is gone).
+func (l *Live) commitAcked() {
+	l.ackMu.Lock()
+	if !l.ackNew {
+		l.ackMu.Unlock()
+		return
+	}
+	l.ackNew = false
+	l.ackBuf, l.acked = l.acked, l.ackBuf[:0]
+	l.ackMu.Unlock()
+	l.commit(l.ackBuf)
 }
 
 // Pause stops reading (file) or starts counting drops (kernel).
@@ -486,6 +496,9 @@ func (l *Live) Stop() error {
 	l.mu.Unlock()
 	select {
 	case <-l.done:
+		// Save what the last acknowledged batches delivered, so a restart
+		// neither repeats nor skips them.
+		l.commitAcked()
 	case <-time.After(5 * time.Second):
 		l.log(LevelWarn, "reader did not stop within 5s")
 	}
