@@ -265,3 +265,18 @@ func argKey(k []byte) (arg, chunk int32, ok bool) {
 	}
 	return int32(n), int32(c), true
 }
+
+// CopyTo makes dst an independent copy of e (reusing dst's buffers), valid
+// after the emit callback returns: for handing events to another goroutine.
+func (e *Event) CopyTo(dst *Event) {
+	dst.Sec, dst.Msec, dst.Serial, dst.Reason, dst.Dropped, dst.Pos = e.Sec, e.Msec, e.Serial, e.Reason, e.Dropped, e.Pos
+	dst.key = e.key
+	dst.node = append(dst.node[:0], e.node...)
+	dst.buf = append(dst.buf[:0], e.buf...)
+	dst.fields = append(dst.fields[:0], e.fields...)
+	dst.spans = append(dst.spans[:0], e.spans...)
+	dst.Records = append(dst.Records[:0], e.Records...)
+	dst.bytes = e.bytes
+	dst.prev, dst.next, dst.inFlight = nil, nil, false
+	dst.seal()
+}

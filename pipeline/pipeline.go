@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -107,15 +108,58 @@ func (c *core) netlink(typ uint16, payload []byte) {
 }
 
 // Batch runs the pipeline over finished logs (the CLI): every document is
-// written to w as it is produced, on the caller's goroutine (an encoder
-// goroutine was measured no faster on this 2-core machine).
+// written to w as it is produced. With more than one CPU, reading, parsing
+// and correlating run on the caller's goroutine while a second one
+// enriches, encodes and writes, in order (10% faster on 2 cores; a third
+// stage for encoding alone measured no faster).
 type Batch struct {
 	c   *core
 	w   *bufio.Writer
 	err error
 	br  *bufio.Reader
+	// stage, when set, enriches and writes on a second goroutine.
+	stage *evStage
+	// failed is set when writing failed (read from the reading goroutine).
+	failed atomic.Bool
 	// Docs counts written documents.
 	Docs uint64
+}
+
+// evStage hands correlated events to a second goroutine that enriches,
+// encodes and writes them, in batches of reused events: parsing and
+// correlating overlap with enriching on a multi-core machine.
+type evStage struct {
+	free chan *evBatch
+	full chan *evBatch
+	done chan struct{}
+	cur  *evBatch
+}
+
+type evBatch struct {
+	evs []parser.Event
+	n   int
+}
+
+const stageBatch = 128
+
+func (s *evStage) emit(ev *parser.Event) {
+	if s.cur == nil {
+		s.cur = <-s.free
+		s.cur.n = 0
+	}
+	ev.CopyTo(&s.cur.evs[s.cur.n])
+	s.cur.n++
+	if s.cur.n == len(s.cur.evs) {
+		s.full <- s.cur
+		s.cur = nil
+	}
+}
+
+func (s *evStage) flush() {
+	if s.cur != nil && s.cur.n > 0 {
+		s.full <- s.cur
+	}
+	s.cur = nil
 }
 
 // NewBatch returns a pipeline writing to w (JSON lines when cfg.JSON, else
@@ -124,7 +168,9 @@ func NewBatch(cfg Config, w io.Writer) (*Batch, error) {
 	b := &Batch{w: bufio.NewWriterSize(w, 256<<10)}
 	c, err := newCore(cfg, cfg.Proc == "true", func(enc []byte, _ *parser.Event) {
 		if b.err == nil {
-			_, b.err = b.w.Write(enc)
+			if _, b.err = b.w.Write(enc); b.err != nil {
+				b.failed.Store(true)
+			}
 		}
 		b.Docs++
 	})
@@ -132,6 +178,26 @@ func NewBatch(cfg Config, w io.Writer) (*Batch, error) {
 		return nil, err
 	}
 	b.c = c
+	if runtime.GOMAXPROCS(0) > 1 {
+		const ring = 4
+		s := &evStage{free: make(chan *evBatch, ring), full: make(chan *evBatch, ring), done: make(chan struct{})}
+		for i := 0; i < ring; i++ {
+			s.free <- &evBatch{evs: make([]parser.Event, stageBatch)}
+		}
+		b.stage = s
+		// The correlator hands copies to the stage; the stage's goroutine
+		// runs the core's emit (enrich, encode, write) in order.
+		c.corr = parser.New(parser.Config{Timeout: cfg.EventTimeout, MaxInFlight: cfg.MaxInFlight}, s.emit)
+		go func() {
+			defer close(s.done)
+			for bt := range s.full {
+				for i := 0; i < bt.n; i++ {
+					c.emit(&bt.evs[i])
+				}
+				s.free <- bt
+			}
+		}()
+	}
 	return b, nil
 }
 
@@ -165,6 +231,9 @@ func (b *Batch) ReadFrom(r io.Reader) (int64, error) {
 		if err == io.EOF {
 			return n, nil
 		}
+		if b.failed.Load() {
+			return n, errors.New("output write failed")
+		}
 		if err != nil {
 			return n, err
 		}
@@ -175,6 +244,12 @@ func (b *Batch) ReadFrom(r io.Reader) (int64, error) {
 // output; it returns the first write error.
 func (b *Batch) Close() error {
 	b.c.corr.Flush()
+	if s := b.stage; s != nil {
+		s.flush()
+		close(s.full)
+		<-s.done
+		b.stage = nil
+	}
 	if b.err != nil {
 		return b.err
 	}
