@@ -37,6 +37,8 @@ type procTable struct {
 	buf       []byte
 	now       func() time.Time
 	intern    func([]byte) string
+	calls     uint32
+	sec       int64
 }
 
 func newProcTable(root string, live bool, max int) *procTable {
@@ -72,8 +74,17 @@ func (t *procTable) observe(pid, ppid int64, comm, exe []byte, uid int64) *procI
 	if uid >= 0 {
 		p.uid = uid
 	}
-	p.seen = t.now().Unix()
+	p.seen = t.clock()
 	return p
+}
+
+// clock returns the time in seconds, read from the system only every 256
+// calls (seen stamps need no precision).
+func (t *procTable) clock() int64 {
+	if t.calls++; t.calls&255 == 0 || t.sec == 0 {
+		t.sec = t.now().Unix()
+	}
+	return t.sec
 }
 
 // setArgv records the command line of pid (EXECVE or PROCTITLE).

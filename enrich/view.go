@@ -93,8 +93,12 @@ func (e *Enricher) extract(ev *parser.Event, v *view) {
 			}
 		}
 		// Keys can be on SYSCALL or on standalone records (CONFIG_CHANGE).
-		if f, ok := r.Field("key"); ok && f.Depth == 0 && (r.Type == parser.TypeSyscall || v.sys == nil) && len(v.keys) == 0 {
-			e.keysOf(v, r, f)
+		// (checked before looking: an EXECVE record can have thousands of
+		// fields and no key)
+		if len(v.keys) == 0 && (r.Type == parser.TypeSyscall || (v.sys == nil && r.Type != parser.TypeExecve && r.Type != parser.TypePath)) {
+			if f, ok := r.Field("key"); ok && f.Depth == 0 {
+				e.keysOf(v, r, f)
+			}
 		}
 	}
 	if v.sys == nil {
