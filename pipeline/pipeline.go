@@ -133,6 +133,12 @@ type evStage struct {
 	full chan *evBatch
 	done chan struct{}
 	cur  *evBatch
+
+	// For the live pipeline: batches handed over and not yet queued, whose
+	// positions a commit must still count as pending.
+	mu      sync.Mutex
+	handed  map[*evBatch]struct{}
+	tracked bool
 }
 
 type evBatch struct {
@@ -150,16 +156,64 @@ func (s *evStage) emit(ev *parser.Event) {
 	ev.CopyTo(&s.cur.evs[s.cur.n])
 	s.cur.n++
 	if s.cur.n == len(s.cur.evs) {
-		s.full <- s.cur
-		s.cur = nil
+		s.send()
 	}
+}
+
+func (s *evStage) send() {
+	if s.tracked {
+		s.mu.Lock()
+		s.handed[s.cur] = struct{}{}
+		s.mu.Unlock()
+	}
+	s.full <- s.cur
+	s.cur = nil
 }
 
 func (s *evStage) flush() {
 	if s.cur != nil && s.cur.n > 0 {
-		s.full <- s.cur
+		s.send()
 	}
 	s.cur = nil
+}
+
+// done with a batch (stage goroutine): it no longer holds pending events.
+func (s *evStage) release(bt *evBatch) {
+	if s.tracked {
+		s.mu.Lock()
+		delete(s.handed, bt)
+		s.mu.Unlock()
+	}
+	s.free <- bt
+}
+
+// positions calls fn with the position of every event in the stage
+// (reader goroutine).
+func (s *evStage) positions(fn func(uint64)) {
+	if s.cur != nil {
+		for i := 0; i < s.cur.n; i++ {
+			fn(s.cur.evs[i].Pos)
+		}
+	}
+	s.mu.Lock()
+	for bt := range s.handed {
+		for i := 0; i < bt.n; i++ {
+			fn(bt.evs[i].Pos)
+		}
+	}
+	s.mu.Unlock()
+}
+
+func newEvStage(tracked bool) *evStage {
+	const ring = 4
+	s := &evStage{free: make(chan *evBatch, ring), full: make(chan *evBatch, ring), done: make(chan struct{}), tracked: tracked}
+	if tracked {
+		s.handed = map[*evBatch]struct{}{}
+	}
+	for i := 0; i < ring; i++ {
+		s.free <- &evBatch{evs: make([]parser.Event, stageBatch)}
+	}
+	return s
 }
 
 // NewBatch returns a pipeline writing to w (JSON lines when cfg.JSON, else
@@ -179,11 +233,7 @@ func NewBatch(cfg Config, w io.Writer) (*Batch, error) {
 	}
 	b.c = c
 	if runtime.GOMAXPROCS(0) > 1 {
-		const ring = 4
-		s := &evStage{free: make(chan *evBatch, ring), full: make(chan *evBatch, ring), done: make(chan struct{})}
-		for i := 0; i < ring; i++ {
-			s.free <- &evBatch{evs: make([]parser.Event, stageBatch)}
-		}
+		s := newEvStage(false)
 		b.stage = s
 		// The correlator hands copies to the stage; the stage's goroutine
 		// runs the core's emit (enrich, encode, write) in order.
@@ -194,7 +244,7 @@ func NewBatch(cfg Config, w io.Writer) (*Batch, error) {
 				for i := 0; i < bt.n; i++ {
 					c.emit(&bt.evs[i])
 				}
-				s.free <- bt
+				s.release(bt)
 			}
 		}()
 	}
@@ -279,16 +329,43 @@ type QueueStats struct {
 }
 
 func (c *core) stats() Stats {
+	s := c.statsNoEnrich()
+	s.Enrich = c.enr.Stats()
+	return s
+}
+
+// statsNoEnrich leaves out the enricher's counters (owned by another
+// goroutine when a stage runs).
+func (c *core) statsNoEnrich() Stats {
 	return Stats{
 		Lines:      c.lines.Load(),
 		ParseErrs:  c.badLines.Load(),
 		Correlator: c.corr.Stats(),
-		Enrich:     c.enr.Stats(),
 	}
 }
 
+// eventHash is a stable 64-bit hash (FNV-1a) of an event's id (node,
+// time, serial), for the resume list: the same across restarts, never 0.
+func eventHash(ev *parser.Event) uint64 {
+	h := uint64(14695981039346656037)
+	mix := func(b byte) { h = (h ^ uint64(b)) * 1099511628211 }
+	for _, b := range ev.Node() {
+		mix(b)
+	}
+	mix(0)
+	for _, v := range [...]uint64{uint64(ev.Sec), uint64(ev.Msec), uint64(ev.Serial)} {
+		for i := 0; i < 8; i++ {
+			mix(byte(v >> (8 * i)))
+		}
+	}
+	if h == 0 {
+		h = 1
+	}
+	return h
+}
+
 // eventID is the stable id of an event (node, time, serial), as used in
-// documents and in the resume list.
+// documents.
 func eventID(dst []byte, ev *parser.Event) []byte {
 	dst = append(dst, ev.Node()...)
 	dst = append(dst, ':')
@@ -310,7 +387,6 @@ type Live struct {
 	c    *core
 	q    *queue
 	src  liveSource
-	id   []byte
 	wait bool // file source: wait for room instead of dropping
 
 	mu      sync.Mutex
@@ -328,8 +404,11 @@ type Live struct {
 	ackMu                       sync.Mutex
 	acked, ackBuf               []entry
 	ackNew                      bool
+	lastCommit                  time.Time
+	stage                       *evStage
+	enrStats                    atomic.Pointer[enrich.Stats]
 	lastStats                   time.Time
-	resumeSet                   map[string]struct{}
+	resumeSet                   map[uint64]struct{}
 	pending                     []uint64
 	recent                      []entry
 	recentNext                  int
@@ -379,11 +458,43 @@ func Start(cfg Config, log Logger) (*Live, error) {
 		l.src.close()
 		return nil, err
 	}
+	if runtime.GOMAXPROCS(0) > 1 {
+		// Reading, parsing and correlating on the reader goroutine;
+		// enriching, encoding and queueing on a second one.
+		st := newEvStage(true)
+		l.stage = st
+		c := l.c
+		c.corr = parser.New(parser.Config{Timeout: cfg.EventTimeout, MaxInFlight: cfg.MaxInFlight}, st.emit)
+		go func() {
+			defer close(st.done)
+			// The enricher's /proc scan must run while idle too, so that
+			// a process killed later was seen alive.
+			t := time.NewTicker(500 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case bt, ok := <-st.full:
+					if !ok {
+						return
+					}
+					c.enr.Tick()
+					for i := 0; i < bt.n; i++ {
+						c.emit(&bt.evs[i])
+					}
+					es := c.enr.Stats()
+					l.enrStats.Store(&es)
+					st.release(bt)
+				case <-t.C:
+					c.enr.Tick()
+				}
+			}
+		}()
+	}
 	if rl := l.src.resumeList(); len(rl) > 0 {
-		l.resumeSet = map[string]struct{}{}
+		l.resumeSet = map[uint64]struct{}{}
 		for _, k := range bytes.Split(rl, []byte{'\n'}) {
-			if len(k) > 0 {
-				l.resumeSet[string(k)] = struct{}{}
+			if h, err := strconv.ParseUint(string(k), 16, 64); err == nil && h != 0 {
+				l.resumeSet[h] = struct{}{}
 			}
 		}
 	}
@@ -393,10 +504,13 @@ func Start(cfg Config, log Logger) (*Live, error) {
 }
 
 func (l *Live) out(enc []byte, ev *parser.Event) {
-	l.id = eventID(l.id[:0], ev)
+	var h uint64
+	if l.wait {
+		h = eventHash(ev)
+	}
 	if l.resumeSet != nil {
-		if _, ok := l.resumeSet[string(l.id)]; ok {
-			delete(l.resumeSet, string(l.id))
+		if _, ok := l.resumeSet[h]; ok {
+			delete(l.resumeSet, h)
 			if len(l.resumeSet) == 0 {
 				l.resumeSet = nil
 			}
@@ -406,12 +520,12 @@ func (l *Live) out(enc []byte, ev *parser.Event) {
 	}
 	e := entry{pos: ev.Pos}
 	if l.wait {
-		e.key = string(l.id)
+		e.key = h
 	} else if l.pausedFlag.Load() {
 		l.dropped.Add(1) // kernel source: cannot wait while Fluent Bit is paused
 		return
 	}
-	if !l.q.put(enc, e, l.wait) {
+	if !l.q.put(enc, e, l.wait) && l.ctx.Err() == nil {
 		l.dropped.Add(1)
 	}
 }
@@ -421,6 +535,11 @@ func (l *Live) loop() {
 	err := l.src.run(l.ctx, l)
 	if err != nil && l.ctx.Err() == nil {
 		l.log(LevelError, "source stopped: "+err.Error())
+	}
+	if st := l.stage; st != nil {
+		st.cur = nil // partial batch: not delivered, re-read on restart
+		close(st.full)
+		<-st.done
 	}
 	// Open events are not flushed: nobody takes the queue after Stop, and
 	// the file source's saved position is before them, so a restart reads
@@ -455,8 +574,12 @@ func (l *Live) tickExpire(now time.Time, expire bool) {
 	} else {
 		l.c.corr.Stamp(now)
 	}
-	l.c.enr.Tick()
-	l.commitAcked()
+	if l.stage != nil {
+		l.stage.flush() // hand over what is waiting for a full batch
+	} else {
+		l.c.enr.Tick()
+	}
+	l.commitAckedAt(now)
 	if l.cfg.StatsInterval > 0 && now.Sub(l.lastStats) >= l.cfg.StatsInterval {
 		if !l.lastStats.IsZero() {
 			l.logStats()
@@ -469,7 +592,7 @@ func (l *Live) tickExpire(now time.Time, expire bool) {
 // queued, unacknowledged entries) and the recently delivered events.
 func (l *Live) commit(acked []entry) {
 	for _, e := range acked {
-		if e.key == "" {
+		if e.key == 0 {
 			continue
 		}
 		if len(l.recent) < maxRecentDelivered {
@@ -481,6 +604,9 @@ func (l *Live) commit(acked []entry) {
 	}
 	l.pending = l.pending[:0]
 	l.c.corr.OpenPositions(func(p uint64) { l.pending = append(l.pending, p) })
+	if l.stage != nil {
+		l.stage.positions(func(p uint64) { l.pending = append(l.pending, p) })
+	}
 	l.q.unacked(func(p uint64) { l.pending = append(l.pending, p) })
 	if err := l.src.commit(l.pending, l.recent); err != nil {
 		l.log(LevelWarn, "saving position: "+err.Error())
@@ -531,7 +657,18 @@ func (l *Live) Ack() {
 
 // commitAcked commits when batches were acknowledged since the last
 // commit (reader goroutine, or Stop once the reader is gone).
-func (l *Live) commitAcked() {
+func (l *Live) commitAcked() { l.commitAckedAt(time.Time{}) }
+
+// commitAckedAt is commitAcked at most every 250 ms (now is the tick's
+// time; zero forces it): Fluent Bit acknowledges once a second, but a fast
+// consumer must not turn every tick into a position save.
+func (l *Live) commitAckedAt(now time.Time) {
+	if !now.IsZero() {
+		if now.Sub(l.lastCommit) < 250*time.Millisecond {
+			return
+		}
+		l.lastCommit = now
+	}
 	l.ackMu.Lock()
 	if !l.ackNew {
 		l.ackMu.Unlock()
@@ -582,7 +719,15 @@ func (l *Live) Stop() error {
 
 // Stats returns the counters.
 func (l *Live) Stats() Stats {
-	s := l.c.stats()
+	var s Stats
+	if l.stage != nil {
+		s = l.c.statsNoEnrich()
+		if es := l.enrStats.Load(); es != nil {
+			s.Enrich = *es
+		}
+	} else {
+		s = l.c.stats()
+	}
 	n, b := l.q.depth()
 	s.Queue = QueueStats{Events: n, Bytes: b, Delivered: l.delivered.Load(), Dropped: l.dropped.Load(), Skipped: l.skipped.Load()}
 	s.Source = l.src.stats()

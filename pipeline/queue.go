@@ -37,7 +37,7 @@ type chunk struct {
 type entry struct {
 	size int
 	pos  uint64 // source position of the event's first record
-	key  string // event id, for resume de-duplication (file source)
+	key  uint64 // event id hash, for resume de-duplication (file source; 0 none)
 }
 
 func newQueue(max int) *queue {

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ type fileSource struct {
 	stream  int
 	safe    map[int]source.Pos
 	extra   []byte
+	persist bool
 }
 
 func openFileSource(cfg Config, l *Live) (liveSource, error) {
@@ -29,7 +31,7 @@ func openFileSource(cfg Config, l *Live) (liveSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &fileSource{f: f, lastEnd: map[int]source.Pos{}, safe: map[int]source.Pos{}}, nil
+	return &fileSource{f: f, lastEnd: map[int]source.Pos{}, safe: map[int]source.Pos{}, persist: cfg.DB != ""}, nil
 }
 
 func (s *fileSource) run(ctx context.Context, l *Live) error {
@@ -75,6 +77,9 @@ func (s *fileSource) run(ctx context.Context, l *Live) error {
 // the end of the last line read when nothing is), and the ids of delivered
 // events after it, so a restart resumes exactly.
 func (s *fileSource) commit(pending []uint64, delivered []entry) error {
+	if !s.persist {
+		return nil // no offsets file: nothing to save
+	}
 	clear(s.safe)
 	for st, p := range s.lastEnd {
 		s.safe[st] = p
@@ -93,7 +98,7 @@ func (s *fileSource) commit(pending []uint64, delivered []entry) error {
 	for _, e := range delivered {
 		pp := source.Pos(e.pos)
 		if safe, ok := s.safe[s.f.StreamOf(pp)]; ok && !s.f.Before(pp, safe) {
-			s.extra = append(s.extra, e.key...)
+			s.extra = strconv.AppendUint(s.extra, e.key, 16)
 			s.extra = append(s.extra, '\n')
 		}
 	}
@@ -152,8 +157,12 @@ func openKernelSource(cfg Config, l *Live) (liveSource, error) {
 
 func (s *kernelSource) run(ctx context.Context, l *Live) error {
 	done := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait() // the ticker is gone before the reader is
 	defer close(done)
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
 		for {
