@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -598,7 +599,7 @@ func checkKQL(t *testing.T, where, q string, ecs map[string]bool) int {
 			continue
 		}
 		n++
-		if !ecs[m[1]] {
+		if !ecs[strings.TrimSuffix(m[1], ".keyword")] {
 			t.Errorf("%s: field %q is not in any document (ECS schema): %s", where, m[1], q)
 		}
 	}
@@ -664,25 +665,126 @@ func TestDashboardFieldsExist(t *testing.T) {
 		t.Errorf("grafana uses %v, the test lists %v", keys(grafanaFields), wantGrafana)
 	}
 
-	// Kibana: columns and KQL of saved searches, the index pattern.
+	// Kibana: columns and KQL of saved searches, fields and KQL of
+	// visualizations, the index pattern, the dashboard's panels and every
+	// reference between them.
 	kib := read(t, "dashboards/kibana-linux-audit.ndjson")
-	searches := 0
+	searches, objects := 0, 0
+	exported := -1
+	ids := map[string]string{} // id -> type
+	type ref struct{ Name, Type, ID string }
+	var allRefs []ref
+	var visIDs, onDashboard []string
+	kibanaVisFields := map[string]bool{}
 	for _, l := range bytes.Split(kib, []byte("\n")) {
 		if len(l) == 0 {
 			continue
 		}
 		var o struct {
-			Type       string
-			Attributes struct {
+			ID            string
+			Type          string
+			ExportedCount *int
+			References    []ref
+			Attributes    struct {
 				Title, TimeFieldName  string
 				Columns               []string
+				VisState, PanelsJSON  string
 				KibanaSavedObjectMeta struct{ SearchSourceJSON string }
 			}
 		}
 		if err := json.Unmarshal(l, &o); err != nil {
 			t.Fatal(err)
 		}
+		if o.ExportedCount != nil { // the export's summary line
+			exported = *o.ExportedCount
+			continue
+		}
+		objects++
+		if _, dup := ids[o.ID]; dup || o.ID == "" {
+			t.Errorf("kibana: empty or duplicate id %q", o.ID)
+		}
+		ids[o.ID] = o.Type
+		allRefs = append(allRefs, o.References...)
 		switch o.Type {
+		case "visualization":
+			visIDs = append(visIDs, o.ID)
+			var vs struct {
+				Title, Type string
+				Aggs        []struct {
+					Type, Schema string
+					Params       struct{ Field string }
+				}
+			}
+			if err := json.Unmarshal([]byte(o.Attributes.VisState), &vs); err != nil {
+				t.Errorf("kibana %q: visState: %v", o.Attributes.Title, err)
+				continue
+			}
+			if vs.Title != o.Attributes.Title {
+				t.Errorf("kibana %q: visState title %q", o.Attributes.Title, vs.Title)
+			}
+			switch vs.Type {
+			case "line", "histogram", "horizontal_bar", "area", "pie", "table", "metric":
+			default:
+				t.Errorf("kibana %q: visualization type %q", o.Attributes.Title, vs.Type)
+			}
+			metrics := 0
+			for _, a := range vs.Aggs {
+				if a.Schema == "metric" {
+					metrics++
+				}
+				if a.Params.Field == "" {
+					continue
+				}
+				// Strings are text with a .keyword sub-field under dynamic
+				// mapping: terms aggregations need the sub-field.
+				if a.Type == "terms" && !strings.HasSuffix(a.Params.Field, ".keyword") {
+					t.Errorf("kibana %q: terms on %q, not a .keyword sub-field", o.Attributes.Title, a.Params.Field)
+				}
+				f := strings.TrimSuffix(a.Params.Field, ".keyword")
+				if !ecs[f] {
+					t.Errorf("kibana %q: %s aggregation field %q is not in any document (ECS schema)", o.Attributes.Title, a.Type, f)
+				}
+				kibanaVisFields[a.Params.Field] = true
+			}
+			if metrics == 0 {
+				t.Errorf("kibana %q: no metric aggregation", o.Attributes.Title)
+			}
+			var ss struct {
+				Query        struct{ Query, Language string }
+				IndexRefName string
+			}
+			if err := json.Unmarshal([]byte(o.Attributes.KibanaSavedObjectMeta.SearchSourceJSON), &ss); err != nil {
+				t.Errorf("kibana %q: searchSourceJSON: %v", o.Attributes.Title, err)
+			}
+			checkKQL(t, "kibana "+o.Attributes.Title, ss.Query.Query, ecs)
+			found := false
+			for _, r := range o.References {
+				found = found || r.Name == ss.IndexRefName && r.Type == "index-pattern"
+			}
+			if !found {
+				t.Errorf("kibana %q: no index-pattern reference named %q", o.Attributes.Title, ss.IndexRefName)
+			}
+		case "dashboard":
+			var panels []struct{ Type, PanelIndex, PanelRefName string }
+			if err := json.Unmarshal([]byte(o.Attributes.PanelsJSON), &panels); err != nil {
+				t.Errorf("kibana %q: panelsJSON: %v", o.Attributes.Title, err)
+			}
+			byName := map[string]ref{}
+			for _, r := range o.References {
+				byName[r.Name] = r
+			}
+			seen := map[string]bool{}
+			for _, p := range panels {
+				r, ok := byName[p.PanelRefName]
+				if !ok || r.Type != p.Type || seen[p.PanelIndex] {
+					t.Errorf("kibana %q: panel %s (%s) has no matching reference, or a duplicate index", o.Attributes.Title, p.PanelIndex, p.PanelRefName)
+				}
+				seen[p.PanelIndex] = true
+				onDashboard = append(onDashboard, r.ID)
+			}
+			if len(panels) != len(o.References) {
+				t.Errorf("kibana %q: %d panels, %d references", o.Attributes.Title, len(panels), len(o.References))
+			}
 		case "index-pattern":
 			if o.Attributes.Title != "linux-audit-*" || !ecs[o.Attributes.TimeFieldName] {
 				t.Errorf("kibana index pattern %q time field %q", o.Attributes.Title, o.Attributes.TimeFieldName)
@@ -705,6 +807,30 @@ func TestDashboardFieldsExist(t *testing.T) {
 	}
 	if searches < 6 {
 		t.Errorf("kibana: %d saved searches", searches)
+	}
+	if exported >= 0 && exported != objects {
+		t.Errorf("kibana: exportedCount %d, %d objects", exported, objects)
+	}
+	for _, r := range allRefs {
+		if ids[r.ID] != r.Type {
+			t.Errorf("kibana: reference %s to %s %q, not in the export", r.Name, r.Type, r.ID)
+		}
+	}
+	for id, typ := range ids {
+		if (typ == "visualization" || typ == "search") && !slices.Contains(onDashboard, id) {
+			t.Errorf("kibana: %s %q is not on the dashboard", typ, id)
+		}
+	}
+	// The explicit list the report names; it must match the visualizations.
+	wantKibana := []string{"@timestamp", "process.executable.keyword", "auditd.target.comm.keyword",
+		"auditd.target.unit.keyword", "auditd.data.signal.keyword", "auditd.data.exit.keyword", "file.path.keyword"}
+	for _, f := range wantKibana {
+		if !kibanaVisFields[f] {
+			t.Errorf("kibana: expected visualization field %q not used", f)
+		}
+	}
+	if len(kibanaVisFields) != len(wantKibana) || len(visIDs) < 7 {
+		t.Errorf("kibana: %d visualizations use %v, the test lists %v", len(visIDs), keys(kibanaVisFields), wantKibana)
 	}
 
 	// queries.md: every ```logql and ```kql block.
