@@ -36,22 +36,7 @@ func (e *Enricher) renderECS(v *view, doc *Document) {
 	doc.Uint("sequence", uint64(ev.Serial))
 	doc.End()
 
-	if n := ev.Node(); len(n) > 0 {
-		doc.Object("host")
-		doc.StrBytes("name", n)
-		doc.End()
-	} else if e.cfg.Hostname != "" {
-		doc.Object("host")
-		doc.Str("name", e.cfg.Hostname)
-		doc.End()
-	}
-	if len(v.keys) > 0 {
-		doc.Array("tags")
-		for _, k := range v.keys {
-			doc.StrBytes("", v.keyBuf[k[0]:k[1]])
-		}
-		doc.End()
-	}
+	e.hostAndKeys(v, doc, "tags")
 
 	if v.sys != nil {
 		e.ecsProcess(v, doc)

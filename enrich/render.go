@@ -133,22 +133,7 @@ func (e *Enricher) render(v *view, doc *Document) {
 	}
 	doc.End()
 
-	if n := ev.Node(); len(n) > 0 {
-		doc.Object("host")
-		doc.StrBytes("name", n)
-		doc.End()
-	} else if e.cfg.Hostname != "" {
-		doc.Object("host")
-		doc.Str("name", e.cfg.Hostname)
-		doc.End()
-	}
-	if len(v.keys) > 0 {
-		doc.Array("key")
-		for _, k := range v.keys {
-			doc.StrBytes("", v.keyBuf[k[0]:k[1]])
-		}
-		doc.End()
-	}
+	e.hostAndKeys(v, doc, "key")
 
 	if v.sys != nil {
 		e.renderSyscall(v, doc)
@@ -168,6 +153,27 @@ func (e *Enricher) render(v *view, doc *Document) {
 		doc.Array("raw")
 		for i := range ev.Records {
 			doc.StrBytes("", ev.Records[i].Line)
+		}
+		doc.End()
+	}
+}
+
+// hostAndKeys writes host.name (the log's node=, else the configured host
+// name) and the audit keys as an array under keysField.
+func (e *Enricher) hostAndKeys(v *view, doc *Document, keysField string) {
+	if n := v.ev.Node(); len(n) > 0 {
+		doc.Object("host")
+		doc.StrBytes("name", n)
+		doc.End()
+	} else if e.cfg.Hostname != "" {
+		doc.Object("host")
+		doc.Str("name", e.cfg.Hostname)
+		doc.End()
+	}
+	if len(v.keys) > 0 {
+		doc.Array(keysField)
+		for _, k := range v.keys {
+			doc.StrBytes("", v.keyBuf[k[0]:k[1]])
 		}
 		doc.End()
 	}

@@ -738,21 +738,30 @@ func (l *Live) Stats() Stats {
 func (l *Live) lossRecord(delta, total uint64) {
 	l.extraMu.Lock()
 	defer l.extraMu.Unlock()
-	d := &l.extraDoc
-	d.Reset()
-	now := time.Now()
-	d.Sec, d.Nsec = now.Unix(), int64(now.Nanosecond())
-	d.Str("@timestamp", now.UTC().Format("2006-01-02T15:04:05.000Z"))
+	d := l.extraHeader("loss", "kernel-lost-events")
 	d.Str("summary", fmt.Sprintf("the kernel lost %d audit events (%d since start)", delta, total))
-	d.Object("event")
-	d.Str("kind", "loss")
-	d.Str("action", "kernel-lost-events")
-	d.End()
 	d.Object("loss")
 	d.Uint("kernel_lost", delta)
 	d.Uint("kernel_lost_total", total)
 	d.End()
 	l.putExtra(d)
+}
+
+// extraHeader starts an out-of-band record (loss, stats) stamped now, with
+// event.kind (and event.action when given). Call with extraMu held.
+func (l *Live) extraHeader(kind, action string) *enrich.Document {
+	d := &l.extraDoc
+	d.Reset()
+	now := time.Now()
+	d.Sec, d.Nsec = now.Unix(), int64(now.Nanosecond())
+	d.Str("@timestamp", now.UTC().Format("2006-01-02T15:04:05.000Z"))
+	d.Object("event")
+	d.Str("kind", kind)
+	if action != "" {
+		d.Str("action", action)
+	}
+	d.End()
+	return d
 }
 
 func (l *Live) putExtra(d *enrich.Document) {
@@ -771,14 +780,7 @@ func (l *Live) putExtra(d *enrich.Document) {
 func (l *Live) statsRecord(s Stats) {
 	l.extraMu.Lock()
 	defer l.extraMu.Unlock()
-	d := &l.extraDoc
-	d.Reset()
-	now := time.Now()
-	d.Sec, d.Nsec = now.Unix(), int64(now.Nanosecond())
-	d.Str("@timestamp", now.UTC().Format("2006-01-02T15:04:05.000Z"))
-	d.Object("event")
-	d.Str("kind", "stats")
-	d.End()
+	d := l.extraHeader("stats", "")
 	d.Object("stats")
 	d.Uint("lines", s.Lines)
 	d.Uint("parse_errors", s.ParseErrs)
