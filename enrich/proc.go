@@ -3,6 +3,7 @@ package enrich
 import (
 	"bytes"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -46,7 +47,8 @@ func newProcTable(root string, live bool, max int) *procTable {
 		root = "/proc"
 	}
 	return &procTable{m: make(map[int64]*procInfo, 1024), max: max, root: root, live: live,
-		scanEvery: 2 * time.Second, retention: 600, now: time.Now}
+		scanEvery: 2 * time.Second, retention: 600, now: time.Now,
+		intern: func(b []byte) string { return string(b) }}
 }
 
 // observe records the caller of a syscall event. A different ppid for a
@@ -106,15 +108,15 @@ func (t *procTable) add(pid int64) *procInfo {
 	return p
 }
 
-// evict forgets about a tenth of the table: exited first, then oldest seen.
+// evict forgets about a tenth of the table: processes known to have
+// exited first, then the least recently seen.
 func (t *procTable) evict() {
 	target := len(t.m) - t.max*9/10
-	now := t.now().Unix()
 	for pid, p := range t.m {
 		if target <= 0 {
 			return
 		}
-		if p.exited != 0 && now-p.exited > 0 {
+		if p.exited != 0 {
 			delete(t.m, pid)
 			target--
 		}
@@ -122,21 +124,19 @@ func (t *procTable) evict() {
 	if target <= 0 {
 		return
 	}
-	// Oldest seen: find the cut-off with one pass over a small histogram.
-	var oldest int64 = 1 << 62
+	seen := make([]int64, 0, len(t.m))
 	for _, p := range t.m {
-		if p.seen < oldest {
-			oldest = p.seen
-		}
+		seen = append(seen, p.seen)
 	}
-	for cut := oldest; target > 0 && cut <= now; cut++ {
-		for pid, p := range t.m {
-			if p.seen <= cut {
-				delete(t.m, pid)
-				if target--; target <= 0 {
-					break
-				}
-			}
+	slices.Sort(seen)
+	cut := seen[min(target, len(seen))-1]
+	for pid, p := range t.m {
+		if target <= 0 {
+			break
+		}
+		if p.seen <= cut {
+			delete(t.m, pid)
+			target--
 		}
 	}
 }
