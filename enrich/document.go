@@ -106,9 +106,6 @@ func (d *Document) End() {
 	d.nodes[i].close = int32(len(d.nodes))
 }
 
-// Len is the number of fields at the current level.
-func (d *Document) Len() int { return int(d.nodes[d.stack[len(d.stack)-1]].n) }
-
 // Str adds a string, escaped as described on Document.
 func (d *Document) Str(key, v string) {
 	off := len(d.buf)
@@ -156,54 +153,6 @@ func (d *Document) Bool(key string, v bool) {
 
 // Null adds a null.
 func (d *Document) Null(key string) { d.leaf(key, kNull) }
-
-// Lookup returns the string or number value at a dotted path ("target.0.pid"
-// style is not supported; "process.pid" is), for tests and filters.
-func (d *Document) Lookup(path ...string) (string, bool) {
-	i := 0
-	for _, p := range path {
-		if d.nodes[i].kind != kObject && d.nodes[i].kind != kArray {
-			return "", false
-		}
-		j, end, found := i+1, d.end(i), false
-		for k := 0; j < end; k++ {
-			if d.nodes[j].key == p || (d.nodes[i].kind == kArray && strconv.Itoa(k) == p) {
-				i, found = j, true
-				break
-			}
-			j = d.end(j)
-		}
-		if !found {
-			return "", false
-		}
-	}
-	n := &d.nodes[i]
-	switch n.kind {
-	case kString:
-		return string(d.buf[n.off : n.off+n.n]), true
-	case kInt:
-		return strconv.FormatInt(int64(n.num), 10), true
-	case kUint:
-		return strconv.FormatUint(n.num, 10), true
-	case kBool:
-		return strconv.FormatBool(n.num == 1), true
-	case kFloat:
-		return strconv.FormatFloat(math.Float64frombits(n.num), 'f', -1, 64), true
-	case kNull:
-		return "null", true
-	}
-	return "", true
-}
-
-func (d *Document) end(i int) int {
-	if k := d.nodes[i].kind; k == kObject || k == kArray {
-		if i == 0 && d.nodes[0].close == 0 {
-			return len(d.nodes)
-		}
-		return int(d.nodes[i].close)
-	}
-	return i + 1
-}
 
 func (d *Document) finish() {
 	for len(d.stack) > 1 {

@@ -6,7 +6,6 @@ package enrich
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/whokilledit/linuxaudit/parser"
@@ -316,5 +315,3 @@ func (e *Enricher) intern(b []byte) string {
 	e.strs[s] = s
 	return s
 }
-
-var _ = strconv.Itoa

@@ -122,9 +122,16 @@ func (e *Enricher) value(doc *Document, r *parser.Record, f parser.Field) {
 // idPair writes an id and its name, the enriched suffix's name first.
 func (e *Enricher) idPair(doc *Document, r *parser.Record, k string, idf idField, n int64) {
 	doc.Int(k, n)
-	if name, ok := e.enriched(r, idf.upper); ok && len(name) > 0 {
+	if name := e.nameOf(r, idf, n); len(name) > 0 {
 		doc.StrBytes(idf.name, name)
-		return
+	}
+}
+
+// nameOf names id n of r: the enriched suffix's name, else this host's
+// (valid until the next call).
+func (e *Enricher) nameOf(r *parser.Record, idf idField, n int64) []byte {
+	if name, ok := e.enriched(r, idf.upper); ok && len(name) > 0 {
+		return name
 	}
 	var s string
 	if idf.group {
@@ -132,9 +139,8 @@ func (e *Enricher) idPair(doc *Document, r *parser.Record, k string, idf idField
 	} else {
 		s = e.ids.user(uint64(n))
 	}
-	if s != "" {
-		doc.Str(idf.name, s)
-	}
+	e.nameBuf = append(e.nameBuf[:0], s...)
+	return e.nameBuf
 }
 
 // enriched finds an upper-case key of r's enriched suffix. The suffix
@@ -173,18 +179,7 @@ func (e *Enricher) idName(r *parser.Record, k string) (int64, []byte, bool) {
 	if !ok {
 		return 0, nil, false
 	}
-	idf := idFields[k]
-	if name, ok := e.enriched(r, idf.upper); ok && len(name) > 0 {
-		return n, name, true
-	}
-	var s string
-	if idf.group {
-		s = e.ids.group(uint64(n))
-	} else {
-		s = e.ids.user(uint64(n))
-	}
-	e.nameBuf = append(e.nameBuf[:0], s...)
-	return n, e.nameBuf, true
+	return n, e.nameOf(r, idFields[k], n), true
 }
 
 // joinArgv turns a NUL separated argv into a space separated line, in place.

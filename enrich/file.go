@@ -1,8 +1,6 @@
 package enrich
 
 import (
-	"strconv"
-
 	"github.com/whokilledit/linuxaudit/parser"
 )
 
@@ -394,5 +392,3 @@ func modeType(m uint64) string {
 	}
 	return ""
 }
-
-var _ = strconv.Itoa

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -142,5 +141,3 @@ func decodeRecords(t testing.TB, b []byte) []map[string]any {
 	}
 	return out
 }
-
-var _ = syscall.Kill

@@ -364,21 +364,6 @@ func eventHash(ev *parser.Event) uint64 {
 	return h
 }
 
-// eventID is the stable id of an event (node, time, serial), as used in
-// documents.
-func eventID(dst []byte, ev *parser.Event) []byte {
-	dst = append(dst, ev.Node()...)
-	dst = append(dst, ':')
-	dst = strconv.AppendInt(dst, ev.Sec, 10)
-	dst = append(dst, '.')
-	ms := ev.Msec
-	dst = append(dst, byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
-	dst = append(dst, ':')
-	return strconv.AppendUint(dst, uint64(ev.Serial), 10)
-}
-
-var errStopped = errors.New("pipeline stopped")
-
 // Live is the asynchronous pipeline of the plugin: a reader goroutine
 // feeds the queue, the consumer takes batches.
 type Live struct {
@@ -553,13 +538,6 @@ func (l *Live) waitIfPaused() {
 		l.resumed.Wait()
 	}
 	l.mu.Unlock()
-}
-
-// isPaused reports the pause state.
-func (l *Live) isPaused() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.paused
 }
 
 // tick is called by sources regularly from the reader goroutine: it
@@ -820,5 +798,3 @@ func (l *Live) logStats() {
 	l.log(LevelInfo, fmt.Sprintf("stats lines=%d parse_errors=%d events=%d evicted=%d late=%d filtered=%d delivered=%d dropped=%d queued=%d queue_bytes=%d source=%v",
 		s.Lines, s.ParseErrs, s.Correlator.Events, s.Correlator.Evicted, s.Correlator.LateRecords, s.Enrich.Filtered, s.Queue.Delivered, s.Queue.Dropped, s.Queue.Events, s.Queue.Bytes, s.Source))
 }
-
-var _ = errStopped

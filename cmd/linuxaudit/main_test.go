@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,5 +69,3 @@ func TestBadOptionsAndInput(t *testing.T) {
 		t.Fatalf("garbage: exit %d, out %q, err %q", code, out, stderr)
 	}
 }
-
-var _ = os.Getpid
