@@ -30,7 +30,8 @@ type idNames struct {
 const maxIDCache = 8192
 
 func newIDNames(root string) *idNames {
-	return &idNames{root: root, extra: map[uint64]string{}}
+	// A root other than the host's is a test's fixed world: no resolver.
+	return &idNames{root: root, extra: map[uint64]string{}, noResolver: root != ""}
 }
 
 func (n *idNames) refresh() {
