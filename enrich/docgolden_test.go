@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/whokilledit/linuxaudit/encode"
 	"github.com/whokilledit/linuxaudit/internal/corpus"
 	"github.com/whokilledit/linuxaudit/parser"
 )
@@ -107,8 +108,8 @@ func goldenDocs(t *testing.T, log []byte, schema string) []byte {
 		t.Fatal(err)
 	}
 	var out []byte
-	var doc Document
-	c := parser.New(parser.Config{}, func(ev *parser.Event) {
+	var doc encode.Document
+	c := parser.NewCorrelator(parser.Config{}, func(ev *parser.Event) {
 		if e.Enrich(ev, &doc) {
 			out = append(doc.AppendJSON(out), '\n')
 		}

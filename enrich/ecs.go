@@ -3,17 +3,17 @@ package enrich
 import (
 	"strconv"
 
-	"github.com/whokilledit/linuxaudit/parser"
+	"github.com/whokilledit/linuxaudit/encode"
 )
 
-// renderECS writes the ECS schema: the field names of Elastic's auditd
+// writeECS writes the ECS schema: the field names of Elastic's auditd
 // integration (Auditbeat's auditd module), so its dashboards and detection
 // rules work, plus auditd.target for the processes a kill reached and
 // auditd.summary_text for the one-line summary.
-func (e *Enricher) renderECS(v *view, doc *Document) {
-	ev := v.ev
+func (e *Enricher) writeECS(m *Model, doc *encode.Document) {
+	ev := m.Event
 	e.ts = e.appendTime(e.ts[:0], ev.Sec, ev.Msec)
-	doc.strTrusted("@timestamp", e.ts)
+	doc.Trusted("@timestamp", e.ts)
 	doc.StrBytes("message", e.sum)
 	doc.Object("ecs")
 	doc.Str("version", "8.11.0")
@@ -22,9 +22,9 @@ func (e *Enricher) renderECS(v *view, doc *Document) {
 	doc.Object("event")
 	doc.Str("kind", "event")
 	doc.Str("module", "auditd")
-	doc.Str("action", v.action)
-	doc.Str("outcome", v.outcome)
-	cat, typ := ecsCategory(v)
+	doc.Str("action", m.Action)
+	doc.Str("outcome", m.Outcome.String())
+	cat, typ := ecsCategory(m)
 	doc.Array("category")
 	doc.Str("", cat)
 	doc.End()
@@ -36,354 +36,281 @@ func (e *Enricher) renderECS(v *view, doc *Document) {
 	doc.Uint("sequence", uint64(ev.Serial))
 	doc.End()
 
-	e.hostAndKeys(v, doc, "tags")
+	e.hostAndKeys(m, doc, "tags")
 
-	if v.sys != nil {
-		e.ecsProcess(v, doc)
-		e.ecsUser(doc, v.sys)
+	if m.Syscall.Valid {
+		e.ecsProcess(m, doc)
 	} else if len(ev.Records) > 0 {
-		r := &ev.Records[0]
 		doc.Object("process")
-		if v.pid > 0 {
-			doc.Int("pid", v.pid)
+		if m.Process.PID > 0 {
+			doc.Int("pid", m.Process.PID)
 		}
-		if f, ok := r.Field("exe"); ok {
-			e.scratch, _ = r.Untrusted(e.scratch[:0], f)
-			doc.StrBytes("executable", e.scratch)
+		if m.Msg.HasExe {
+			doc.StrBytes("executable", m.Msg.Exe)
 		}
 		doc.End()
-		e.ecsUser(doc, r)
 	}
-	if v.kind == "file" {
-		e.ecsFile(v, doc)
+	if len(ev.Records) > 0 {
+		e.ecsUser(doc, &m.Process)
+	}
+	if m.Kind == KindFile {
+		e.ecsFile(&m.File, doc)
 	}
 
 	doc.Object("auditd")
 	doc.Str("message_type", lowerTypeName(&ev.Records[0]))
 	doc.Uint("sequence", uint64(ev.Serial))
-	doc.Str("result", ecsResult(v.outcome))
-	if s, ok := v.sesOf(); ok {
-		doc.Int("session", s)
+	doc.Str("result", outcomes[m.Outcome].ecsResult)
+	if m.Process.HasSes {
+		doc.Int("session", m.Process.Ses)
 	}
 	doc.StrBytes("summary_text", e.sum)
-	e.ecsSummary(v, doc)
-	if v.sys != nil {
+	e.ecsSummary(m, doc)
+	if s := &m.Syscall; s.Valid {
 		doc.Object("data")
-		if v.archName != "" {
-			doc.Str("arch", v.archName)
+		if s.Arch != "" {
+			doc.Str("arch", s.Arch)
 		}
-		if v.syscall != "" {
-			doc.Str("syscall", v.syscall)
+		if s.Name != "" {
+			doc.Str("syscall", s.Name)
 		} else {
-			doc.Str("syscall", strconv.FormatInt(v.nr, 10))
+			doc.Str("syscall", strconv.FormatInt(s.Nr, 10))
 		}
-		if v.hasExit {
-			if v.errno != "" {
-				doc.Str("exit", v.errno)
+		if s.HasExit {
+			if s.Errno != "" {
+				doc.Str("exit", s.Errno)
 			} else {
-				doc.Str("exit", strconv.FormatInt(v.exit, 10))
+				doc.Str("exit", strconv.FormatInt(s.Exit, 10))
 			}
 		}
 		for i, k := range [4]string{"a0", "a1", "a2", "a3"} {
-			if v.hasA[i] {
-				e.tmp = strconv.AppendUint(e.tmp[:0], v.a[i], 16)
-				doc.strTrusted(k, e.tmp)
+			if s.HasA[i] {
+				e.tmp = strconv.AppendUint(e.tmp[:0], s.A[i], 16)
+				doc.Trusted(k, e.tmp)
 			}
 		}
-		if t, ok := v.sys.Value("tty"); ok {
-			doc.StrBytes("tty", t)
+		if m.Process.TTY != nil {
+			doc.StrBytes("tty", m.Process.TTY)
 		}
-		if v.hasSig {
-			if n := signalName(v.sig); n != "" {
+		if m.Signal.Has {
+			if n := signalName(m.Signal.Nr); n != "" {
 				doc.Str("signal", n)
 			}
 		}
 		doc.End()
 	}
-	if v.kind == "kill" {
+	if m.Kind == KindKill {
+		t := &m.Target
 		doc.Object("target")
-		if v.scope != "" {
-			doc.Str("scope", v.scope)
+		if t.Scope != ScopeNone {
+			doc.Str("scope", t.Scope.String())
 		}
-		doc.Int("count", int64(len(v.objs)))
-		if len(v.objs) > 0 {
-			e.objFields(doc, v.objs[0])
+		doc.Int("count", int64(len(t.Processes)))
+		if len(t.Processes) > 0 {
+			e.writeTarget(doc, &t.Processes[0])
 		}
-		if len(v.objs) > 1 {
+		if len(t.Processes) > 1 {
 			doc.Array("processes")
-			for _, o := range v.objs {
+			for i := range t.Processes {
 				doc.Object("")
-				e.objFields(doc, o)
+				e.writeTarget(doc, &t.Processes[i])
 				doc.End()
 			}
 			doc.End()
 		}
 		doc.End()
 	}
-	if v.sys == nil && len(ev.Records) > 0 {
+	if !m.Syscall.Valid && len(m.Data) > 0 {
 		doc.Object("data")
-		e.recordFields(doc, &ev.Records[0])
+		writeFields(&m.Data[0], doc)
 		doc.End()
 	}
 	if e.cfg.Raw {
-		doc.Array("raw")
-		for i := range ev.Records {
-			doc.StrBytes("", ev.Records[i].Line)
-		}
-		doc.End()
+		writeRaw(ev, doc)
 	}
 	doc.End()
 }
 
-func (v *view) sesOf() (int64, bool) {
-	r := v.sys
-	if r == nil && len(v.ev.Records) > 0 {
-		r = &v.ev.Records[0]
+func ecsCategory(m *Model) (string, string) {
+	k := kinds[m.Kind]
+	if m.Kind == KindFile {
+		return k.category, fileOps[m.File.Op].ecsType
 	}
-	if r == nil {
-		return 0, false
-	}
-	s, ok := fieldInt(r, "ses")
-	return s, ok && s != unsetID && s != -1
+	return k.category, k.typ
 }
 
-func ecsResult(outcome string) string {
-	switch outcome {
-	case "success":
-		return "success"
-	case "failure":
-		return "fail"
-	}
-	return "unknown"
-}
-
-func ecsCategory(v *view) (string, string) {
-	switch v.kind {
-	case "kill":
-		return "process", "end"
-	case "exec":
-		return "process", "start"
-	case "file":
-		switch v.file.op {
-		case "create", "mkdir", "mknod", "link", "symlink":
-			return "file", "creation"
-		case "delete", "rmdir":
-			return "file", "deletion"
-		case "read":
-			return "file", "access"
-		}
-		return "file", "change"
-	case "user":
-		return "authentication", "info"
-	case "config":
-		return "configuration", "change"
-	}
-	return "process", "info"
-}
-
-func (e *Enricher) ecsProcess(v *view, doc *Document) {
+func (e *Enricher) ecsProcess(m *Model, doc *encode.Document) {
+	p := &m.Process
 	doc.Object("process")
-	doc.Int("pid", v.pid)
-	if v.comm != nil {
-		doc.StrBytes("name", v.comm)
+	doc.Int("pid", p.PID)
+	if p.Comm != nil {
+		doc.StrBytes("name", p.Comm)
 	}
-	if v.exe != nil {
-		doc.StrBytes("executable", v.exe)
+	if p.Exe != nil {
+		doc.StrBytes("executable", p.Exe)
 	}
-	argv := v.argv
-	p := e.procs.get(v.pid)
-	if len(argv) == 0 && p != nil {
-		argv = p.argv
+	if len(p.Argv) > 0 {
+		e.writeCmdline(doc, "title", p.Argv)
+		doc.StrBytes("command_line", e.tmp)
+		writeArgs(doc, "args", p.Argv)
 	}
-	if len(argv) > 0 {
-		e.scratch = append(e.scratch[:0], argv...)
-		doc.StrBytes("title", joinArgv(e.scratch))
-		doc.StrBytes("command_line", e.scratch)
-		doc.Array("args")
-		s := 0
-		for i := 0; i <= len(argv); i++ {
-			if i == len(argv) || argv[i] == 0 {
-				doc.StrBytes("", argv[s:i])
-				s = i + 1
-			}
-		}
-		doc.End()
-	}
-	if v.cwd != nil {
-		doc.StrBytes("working_directory", v.cwd)
+	if p.Cwd != nil {
+		doc.StrBytes("working_directory", p.Cwd)
 	}
 	doc.Object("parent")
-	doc.Int("pid", v.ppid)
-	if pp := e.procs.get(v.ppid); pp != nil {
-		if pp.comm != "" {
-			doc.Str("name", pp.comm)
+	doc.Int("pid", p.PPID)
+	if pp := m.Parent; pp != nil {
+		if pp.Comm != "" {
+			doc.Str("name", pp.Comm)
 		}
-		if pp.exe != "" {
-			doc.Str("executable", pp.exe)
+		if pp.Exe != "" {
+			doc.Str("executable", pp.Exe)
 		}
-		if len(pp.argv) > 0 {
-			e.scratch = append(e.scratch[:0], pp.argv...)
-			doc.StrBytes("command_line", joinArgv(e.scratch))
-		}
-	}
-	doc.End()
-	if p != nil && (p.unit != "" || p.container != "") {
-		if p.unit != "" {
-			doc.Object("systemd")
-			doc.Str("unit", p.unit)
-			doc.End()
+		if len(pp.Argv) > 0 {
+			e.writeCmdline(doc, "command_line", pp.Argv)
 		}
 	}
 	doc.End()
-	if p != nil && p.container != "" {
+	k := p.Known
+	if k != nil && k.Unit != "" {
+		doc.Object("systemd")
+		doc.Str("unit", k.Unit)
+		doc.End()
+	}
+	doc.End()
+	if k != nil && k.Container != "" {
 		doc.Object("container")
-		doc.Str("id", p.container)
+		doc.Str("id", k.Container)
 		doc.End()
 	}
 }
 
 // ecsUser writes user.* (id, name, audit, effective, saved, filesystem,
-// group) from a record's id fields.
-func (e *Enricher) ecsUser(doc *Document, r *parser.Record) {
+// group) from the caller's ids.
+func (e *Enricher) ecsUser(doc *encode.Document, p *Process) {
 	doc.Object("user")
-	e.ecsID(doc, r, "uid", "", "")
-	for _, sub := range [...][3]string{{"audit", "auid", ""}, {"effective", "euid", "egid"}, {"saved", "suid", "sgid"}, {"filesystem", "fsuid", "fsgid"}} {
-		doc.Object(sub[0])
-		e.ecsID(doc, r, sub[1], sub[2], "")
+	e.ecsID(doc, p.IDs[IDUid])
+	for _, sub := range [...]struct {
+		name     string
+		uid, gid int
+	}{{"audit", IDAuid, -1}, {"effective", IDEuid, IDEgid}, {"saved", IDSuid, IDSgid}, {"filesystem", IDFsuid, IDFsgid}} {
+		doc.Object(sub.name)
+		e.ecsID(doc, p.IDs[sub.uid])
+		if sub.gid >= 0 && p.IDs[sub.gid].Set {
+			doc.Object("group")
+			e.ecsID(doc, p.IDs[sub.gid])
+			doc.End()
+		}
 		doc.End()
 	}
 	doc.Object("group")
-	e.ecsID(doc, r, "gid", "", "")
+	e.ecsID(doc, p.IDs[IDGid])
 	doc.End()
 	doc.End()
 }
 
-// ecsID writes id (as a string, as Auditbeat does) and name for an id
-// field, and a group object for gidKey.
-func (e *Enricher) ecsID(doc *Document, r *parser.Record, key, gidKey, _ string) {
-	if n, name, ok := e.idName(r, key); ok {
-		e.tmp = strconv.AppendInt(e.tmp[:0], n, 10)
-		doc.strTrusted("id", e.tmp)
-		if len(name) > 0 {
-			doc.StrBytes("name", name)
-		}
-	}
-	if gidKey != "" {
-		if n, name, ok := e.idName(r, gidKey); ok {
-			doc.Object("group")
-			e.tmp = strconv.AppendInt(e.tmp[:0], n, 10)
-			doc.strTrusted("id", e.tmp)
-			if len(name) > 0 {
-				doc.StrBytes("name", name)
-			}
-			doc.End()
-		}
-	}
-}
-
-func (e *Enricher) ecsFile(v *view, doc *Document) {
-	f := &v.file
-	if f.primary < 0 {
+// ecsID writes id (as a string, as Auditbeat does) and name.
+func (e *Enricher) ecsID(doc *encode.Document, id ID) {
+	if !id.Set {
 		return
 	}
-	it := &f.items[f.primary]
+	e.tmp = strconv.AppendInt(e.tmp[:0], id.N, 10)
+	doc.Trusted("id", e.tmp)
+	if len(id.Name) > 0 {
+		doc.StrBytes("name", id.Name)
+	}
+}
+
+func (e *Enricher) ecsFile(f *File, doc *encode.Document) {
+	if f.Primary < 0 {
+		return
+	}
+	it := &f.Items[f.Primary]
 	doc.Object("file")
-	if it.resolved {
-		doc.StrBytes("path", f.buf[it.path[0]:it.path[1]])
+	if it.Path != nil {
+		doc.StrBytes("path", it.Path)
 	}
-	if it.name[1] > it.name[0] {
-		name := f.buf[it.name[0]:it.name[1]]
-		for i := len(name) - 1; i >= 0; i-- {
-			if name[i] == '/' {
-				name = name[i+1:]
-				break
+	if len(it.Name) > 0 {
+		doc.StrBytes("name", base(it.Name))
+	}
+	if it.InodeRaw != nil {
+		doc.StrBytes("inode", it.InodeRaw)
+	}
+	if it.Dev != nil {
+		doc.StrBytes("device", it.Dev)
+	}
+	if it.HasMode {
+		e.tmp = appendOctal(e.tmp[:0], it.Mode&0o7777)
+		doc.Trusted("mode", e.tmp)
+		if t := modeType(it.Mode); t != "" {
+			if t == "link" {
+				t = "symlink"
 			}
+			doc.Str("type", t)
 		}
-		doc.StrBytes("name", name)
 	}
-	r := it.rec
-	if n, ok := r.Value("inode"); ok {
-		doc.StrBytes("inode", n)
-	}
-	if d, ok := r.Value("dev"); ok {
-		doc.StrBytes("device", d)
-	}
-	if m, ok := r.Value("mode"); ok {
-		if mv, err := strconv.ParseUint(string(m), 8, 32); err == nil {
-			e.tmp = appendOctal(e.tmp[:0], mv&0o7777)
-			doc.strTrusted("mode", e.tmp)
-			if t := modeType(mv); t != "" {
-				if t == "link" {
-					t = "symlink"
-				}
-				doc.Str("type", t)
+	for _, o := range [...]struct {
+		id        ID
+		key, name string
+	}{{it.OUID, "uid", "owner"}, {it.OGID, "gid", "group"}} {
+		if o.id.Set {
+			e.tmp = strconv.AppendInt(e.tmp[:0], o.id.N, 10)
+			doc.Trusted(o.key, e.tmp)
+			if len(o.id.Name) > 0 {
+				doc.StrBytes(o.name, o.id.Name)
 			}
-		}
-	}
-	if n, name, ok := e.idName(r, "ouid"); ok {
-		e.tmp = strconv.AppendInt(e.tmp[:0], n, 10)
-		doc.strTrusted("uid", e.tmp)
-		if len(name) > 0 {
-			doc.StrBytes("owner", name)
-		}
-	}
-	if n, name, ok := e.idName(r, "ogid"); ok {
-		e.tmp = strconv.AppendInt(e.tmp[:0], n, 10)
-		doc.strTrusted("gid", e.tmp)
-		if len(name) > 0 {
-			doc.StrBytes("group", name)
 		}
 	}
 	doc.End()
 }
 
 // ecsSummary writes auditd.summary {actor, object, how} as Auditbeat does.
-func (e *Enricher) ecsSummary(v *view, doc *Document) {
+func (e *Enricher) ecsSummary(m *Model, doc *encode.Document) {
+	p := &m.Process
 	doc.Object("summary")
 	doc.Object("actor")
-	if v.sys != nil {
-		if _, name, ok := e.idName(v.sys, "auid"); ok && len(name) > 0 {
-			doc.StrBytes("primary", name)
+	if m.Syscall.Valid {
+		if id := p.IDs[IDAuid]; id.Set && len(id.Name) > 0 {
+			doc.StrBytes("primary", id.Name)
 		}
-		if _, name, ok := e.idName(v.sys, "uid"); ok && len(name) > 0 {
-			doc.StrBytes("secondary", name)
+		if id := p.IDs[IDUid]; id.Set && len(id.Name) > 0 {
+			doc.StrBytes("secondary", id.Name)
 		}
 	}
 	doc.End()
 	doc.Object("object")
-	switch v.kind {
-	case "kill":
+	switch m.Kind {
+	case KindKill:
 		doc.Str("type", "process")
-		if len(v.objs) > 0 {
-			pid, _ := v.objs[0].Value("opid")
-			doc.StrBytes("primary", pid)
-			if f, ok := v.objs[0].Field("ocomm"); ok {
-				e.scratch, _ = v.objs[0].Untrusted(e.scratch[:0], f)
-				doc.StrBytes("secondary", e.scratch)
+		if t := &m.Target; len(t.Processes) > 0 {
+			e.tmp = strconv.AppendInt(e.tmp[:0], t.Processes[0].PID, 10)
+			doc.Trusted("primary", e.tmp)
+			if t.Processes[0].HasComm {
+				doc.StrBytes("secondary", t.Processes[0].Comm)
 			}
-		} else if v.hasTarget {
-			e.tmp = strconv.AppendInt(e.tmp[:0], v.targetArg, 10)
-			doc.strTrusted("primary", e.tmp)
+		} else if t.HasPidArg {
+			e.tmp = strconv.AppendInt(e.tmp[:0], t.PidArg, 10)
+			doc.Trusted("primary", e.tmp)
 		}
-	case "file":
+	case KindFile:
 		doc.Str("type", "file")
-		if f := &v.file; f.primary >= 0 {
-			it := &f.items[f.primary]
-			if it.resolved {
-				doc.StrBytes("primary", f.buf[it.path[0]:it.path[1]])
-			} else if it.name[1] > it.name[0] {
-				doc.StrBytes("primary", f.buf[it.name[0]:it.name[1]])
+		if f := &m.File; f.Primary >= 0 {
+			it := &f.Items[f.Primary]
+			if it.Path != nil {
+				doc.StrBytes("primary", it.Path)
+			} else if len(it.Name) > 0 {
+				doc.StrBytes("primary", it.Name)
 			}
 		}
-	case "exec":
+	case KindExec:
 		doc.Str("type", "file")
-		if v.exe != nil {
-			doc.StrBytes("primary", v.exe)
+		if p.Exe != nil {
+			doc.StrBytes("primary", p.Exe)
 		}
 	}
 	doc.End()
-	if v.exe != nil {
-		doc.StrBytes("how", v.exe)
+	if m.Syscall.Valid && p.Exe != nil {
+		doc.StrBytes("how", p.Exe)
 	}
 	doc.End()
 }

@@ -2,12 +2,18 @@
 // or a SIEM reads without ausearch: every field decoded and named, the
 // signal and target of kills, file operations with absolute paths, the
 // caller's and target's process context, and a one-line summary.
+//
+// Each event is first decoded into a Model (extract, classify, resolve);
+// the default schema, the ECS schema and the summary are writers of that
+// model and never read the raw records again.
 package enrich
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/whokilledit/linuxaudit/encode"
 	"github.com/whokilledit/linuxaudit/parser"
 )
 
@@ -23,6 +29,10 @@ type Config struct {
 	// Hostname is this collector's host, written as host.name when the
 	// log has no node= (live sources); empty for logs of unknown origin.
 	Hostname string
+	// Procs and Names replace the process table and the id names (tests);
+	// nil: a ProcTable from Proc, ProcRoot, MaxProcs and this host's names.
+	Procs Processes
+	Names Names
 
 	IncludeTypes, ExcludeTypes       []string
 	IncludeKeys, ExcludeKeys         []string
@@ -48,28 +58,27 @@ type Stats struct {
 // Enricher builds documents. It is not safe for concurrent use.
 type Enricher struct {
 	cfg   Config
+	ecs   bool
 	stats Stats
-	ids   *idNames
-	procs *procTable
+	names Names
+	procs Processes
+	f     filters
 
-	inclTypes, exclTypes map[uint16]bool
-	inclKeys, exclKeys   map[string]bool
-	inclSys, exclSys     map[string]bool
-	inclSig, exclSig     map[int64]bool
-
-	v       view
+	m       Model
+	args    parser.Args
 	dynKeys map[string]string
-	scratch []byte
 	sum     []byte
 	tmp     []byte
-	args    parser.Args
 	ts      []byte
-	nameBuf []byte
 	tsSec   int64
 	tsBase  []byte // "2006-01-02T15:04:05." of tsSec
-	strs    map[string]string
 	enrRec  *parser.Record
 	enrPos  int
+
+	// extraction state of the current event
+	sys    *parser.Record
+	paths  []*parser.Record
+	execve bool
 }
 
 // New validates the configuration; the error names the offending key.
@@ -80,35 +89,18 @@ func New(cfg Config) (*Enricher, error) {
 	if cfg.Schema != "default" && cfg.Schema != "ecs" {
 		return nil, cfgErr("schema", cfg.Schema, "accepted: default, ecs")
 	}
-	if cfg.MaxProcs <= 0 {
-		cfg.MaxProcs = 32768
+	e := &Enricher{cfg: cfg, ecs: cfg.Schema == "ecs", names: cfg.Names, procs: cfg.Procs, dynKeys: map[string]string{}}
+	if e.names == nil {
+		e.names = NewHostNames(cfg.EtcRoot)
 	}
-	e := &Enricher{cfg: cfg, ids: newIDNames(cfg.EtcRoot), dynKeys: map[string]string{}, strs: map[string]string{}}
-	e.procs = newProcTable(cfg.ProcRoot, cfg.Proc, cfg.MaxProcs)
-	e.procs.intern = e.intern
+	if e.procs == nil {
+		e.procs = NewProcTable(cfg.ProcRoot, cfg.Proc, cfg.MaxProcs)
+	}
 	var err error
-	if e.inclTypes, err = typeSet("include_types", cfg.IncludeTypes); err != nil {
+	if e.f, err = newFilters(cfg); err != nil {
 		return nil, err
 	}
-	if e.exclTypes, err = typeSet("exclude_types", cfg.ExcludeTypes); err != nil {
-		return nil, err
-	}
-	e.inclKeys, e.exclKeys = strSet(cfg.IncludeKeys), strSet(cfg.ExcludeKeys)
-	if e.inclSys, err = syscallSet("include_syscalls", cfg.IncludeSyscalls); err != nil {
-		return nil, err
-	}
-	if e.exclSys, err = syscallSet("exclude_syscalls", cfg.ExcludeSyscalls); err != nil {
-		return nil, err
-	}
-	if e.inclSig, err = signalSet("include_signals", cfg.IncludeSignals); err != nil {
-		return nil, err
-	}
-	if e.exclSig, err = signalSet("exclude_signals", cfg.ExcludeSignals); err != nil {
-		return nil, err
-	}
-	if cfg.Proc {
-		e.procs.tick()
-	}
+	e.procs.Tick()
 	return e, nil
 }
 
@@ -116,180 +108,216 @@ func cfgErr(key, val, why string) error {
 	return fmt.Errorf("invalid value %q for key %q: %s", val, key, why)
 }
 
-func typeSet(key string, names []string) (map[uint16]bool, error) {
-	if len(names) == 0 {
-		return nil, nil
-	}
-	m := map[uint16]bool{}
-	for _, n := range names {
-		t, ok := parser.TypeNumber([]byte(n))
-		if !ok {
-			return nil, cfgErr(key, n, "unknown record type (use names like SYSCALL, USER_AUTH or numbers)")
-		}
-		m[t] = true
-	}
-	return m, nil
-}
-
-func strSet(names []string) map[string]bool {
-	if len(names) == 0 {
-		return nil
-	}
-	m := map[string]bool{}
-	for _, n := range names {
-		m[n] = true
-	}
-	return m
-}
-
-func syscallSet(key string, names []string) (map[string]bool, error) {
-	if len(names) == 0 {
-		return nil, nil
-	}
-	m := map[string]bool{}
-	for _, n := range names {
-		found := false
-		for _, a := range arches {
-			for _, s := range a.syscalls {
-				if s == n {
-					found = true
-				}
-			}
-		}
-		if !found {
-			return nil, cfgErr(key, n, "unknown syscall name")
-		}
-		m[n] = true
-	}
-	return m, nil
-}
-
-func signalSet(key string, names []string) (map[int64]bool, error) {
-	if len(names) == 0 {
-		return nil, nil
-	}
-	m := map[int64]bool{}
-	for _, n := range names {
-		s, ok := signalNumber(n)
-		if !ok {
-			return nil, cfgErr(key, n, "unknown signal (use SIGKILL, KILL or 9)")
-		}
-		m[s] = true
-	}
-	return m, nil
-}
-
 // Stats returns the counters.
 func (e *Enricher) Stats() Stats {
 	s := e.stats
-	s.Processes = len(e.procs.m)
+	s.Processes = e.procs.Len()
 	return s
 }
 
 // Tick lets the enricher refresh live process context; the pipeline calls
 // it regularly.
-func (e *Enricher) Tick() { e.procs.tick() }
+func (e *Enricher) Tick() { e.procs.Tick() }
 
 // Enrich fills doc for ev and reports whether the event passes the
 // filters (a filtered event still feeds the process table).
-func (e *Enricher) Enrich(ev *parser.Event, doc *Document) bool {
-	e.stats.Events++
-	v := &e.v
-	e.extract(ev, v)
-	e.learn(v)
-	if !e.pass(v) {
-		e.stats.Filtered++
+func (e *Enricher) Enrich(ev *parser.Event, doc *encode.Document) bool {
+	m := e.Model(ev)
+	if m == nil {
 		return false
 	}
-	if !ev.Reason.Complete() {
-		e.stats.Incomplete++
-	}
-	e.classify(v)
-	e.summary(v)
 	doc.Reset()
 	doc.Sec, doc.Nsec = ev.Sec, int64(ev.Msec)*int64(time.Millisecond)
-	if e.cfg.Schema == "ecs" {
-		e.renderECS(v, doc)
+	if e.ecs {
+		e.writeECS(m, doc)
 	} else {
-		e.render(v, doc)
+		e.writeDefault(m, doc)
 	}
 	e.stats.Emitted++
 	return true
 }
 
-func (e *Enricher) pass(v *view) bool {
-	ev := v.ev
-	if e.inclTypes != nil {
-		ok := false
-		for i := range ev.Records {
-			if e.inclTypes[ev.Records[i].Type] {
-				ok = true
-				break
+// Model decodes ev into the enricher's model and returns it, or nil when
+// the filters drop the event (it still feeds the process table). The
+// model is valid until the next call.
+func (e *Enricher) Model(ev *parser.Event) *Model {
+	e.stats.Events++
+	m := &e.m
+	e.extract(ev, m)
+	e.learn(m)
+	if !e.pass(m) {
+		e.stats.Filtered++
+		return nil
+	}
+	if !ev.Reason.Complete() {
+		e.stats.Incomplete++
+	}
+	e.classify(m)
+	e.data(m)
+	e.resolve(m)
+	e.sum = e.summary(e.sum[:0], m)
+	return m
+}
+
+// Summary is the one-line summary of the last model.
+func (e *Enricher) Summary() []byte { return e.sum }
+
+// learn feeds the process table with the event's caller.
+func (e *Enricher) learn(m *Model) {
+	p := &m.Process
+	if !m.Syscall.Valid || p.PID <= 0 {
+		return
+	}
+	uid := int64(-1)
+	if id := p.IDs[IDUid]; id.Set {
+		uid = id.N
+	}
+	e.procs.Observe(p.PID, p.PPID, p.Comm, p.Exe, uid)
+	if len(p.Title) > 0 {
+		e.procs.SetArgv(p.PID, p.Title)
+	}
+}
+
+// classify sets kind, category, action and outcome, and decodes what the
+// kind needs (file operation, exec arguments, user-space message).
+func (e *Enricher) classify(m *Model) {
+	switch m.Syscall.Success {
+	case 1:
+		m.Outcome = OutcomeSuccess
+	case 0:
+		m.Outcome = OutcomeFailure
+	}
+	ev := m.Event
+	if !m.Syscall.Valid {
+		if len(ev.Records) == 0 {
+			m.Kind, m.Action = KindOther, ActionUnknown
+			return
+		}
+		r := &ev.Records[0]
+		e.msg(m, r)
+		if rk, ok := recordKindByType[r.Type]; ok {
+			m.Kind, m.Category, m.Action = rk.kind, rk.category, rk.action
+		} else {
+			m.Kind, m.Action = KindOther, ActionUnknown
+		}
+		if m.Msg.HasRes {
+			switch string(m.Msg.Res) {
+			case "success", "1", "yes":
+				m.Outcome = OutcomeSuccess
+			case "failed", "0", "no":
+				m.Outcome = OutcomeFailure
 			}
 		}
-		if !ok {
-			e.stats.ByType++
-			return false
+		return
+	}
+	name := m.Syscall.Name
+	switch {
+	case m.Signal.Syscall != "":
+		m.Kind, m.Category, m.Action = KindKill, CategoryProcess, ActionKilled
+	case e.execve || name == "execve" || name == "execveat":
+		m.Kind, m.Category, m.Action = KindExec, CategoryProcess, ActionExecuted
+		if e.execve && ev.ExecveArgs(&e.args) {
+			m.Exec = Exec{Valid: true, Args: &e.args}
+		}
+	case ev.Has(parser.TypeConfigChange):
+		m.Kind, m.Category, m.Action = KindConfig, CategoryConfiguration, ActionAuditCfg
+		e.msg(m, &ev.Records[0])
+	case e.fileEvent(m):
+		m.Kind, m.Category, m.Action = KindFile, CategoryFile, fileOps[m.File.Op].action
+	default:
+		m.Kind, m.Category, m.Action = KindSyscall, CategoryProcess, name
+		if m.Action == "" {
+			m.Action = ActionSyscall
 		}
 	}
-	if e.exclTypes != nil && len(ev.Records) > 0 && e.exclTypes[ev.Records[0].Type] {
-		e.stats.ByType++
+}
+
+var recordKindByType = func() map[uint16]recordKind {
+	m := map[uint16]recordKind{}
+	for name, rk := range recordKinds {
+		if t, ok := parser.TypeNumber([]byte(name)); ok {
+			m[t] = rk
+		}
+	}
+	return m
+}()
+
+// data decodes the records the model has no place for: under data in the
+// default schema; the first record of an event without SYSCALL also
+// feeds the ECS auditd.data.
+func (e *Enricher) data(m *Model) {
+	ev := m.Event
+	for i := range ev.Records {
+		r := &ev.Records[i]
+		other := e.other(m, r)
+		if !other && !(i == 0 && !m.Syscall.Valid) {
+			continue
+		}
+		start := len(m.fields)
+		d := DataRecord{Type: r.Type, Name: lowerTypeName(r), Other: other}
+		if r.Type == parser.TypeSockaddr {
+			d.Socket = e.sockaddr(r)
+		}
+		e.decodeFields(m, r)
+		// (m.fields may move as it grows later: the array this slice
+		// points into keeps its content)
+		d.Fields = m.fields[start:len(m.fields):len(m.fields)]
+		m.Data = append(m.Data, d)
+	}
+}
+
+// other reports a record no part of the model covers.
+func (e *Enricher) other(m *Model, r *parser.Record) bool {
+	switch r.Type {
+	case parser.TypeSyscall:
+		return r != e.sys
+	case parser.TypeObjPid, parser.TypeProctitle, parser.TypeEOE, parser.TypeExecve, parser.TypeCwd:
 		return false
-	}
-	if e.inclKeys != nil || e.exclKeys != nil {
-		in := false
-		for _, k := range v.keys {
-			if e.exclKeys[string(v.keyBuf[k[0]:k[1]])] {
-				e.stats.ByKey++
-				return false
-			}
-			if e.inclKeys[string(v.keyBuf[k[0]:k[1]])] {
-				in = true
-			}
-		}
-		if e.inclKeys != nil && !in {
-			e.stats.ByKey++
-			return false
-		}
-	}
-	if v.sys != nil {
-		if (e.inclSys != nil && !e.inclSys[v.syscall]) || e.exclSys[v.syscall] {
-			e.stats.BySyscall++
-			return false
-		}
-	}
-	if v.hasSig {
-		if e.cfg.DropSIGURG && v.sig == 23 && (v.syscall == "tgkill" || v.syscall == "tkill") {
-			e.stats.SIGURG++
-			return false
-		}
-		if (e.inclSig != nil && !e.inclSig[v.sig]) || e.exclSig[v.sig] {
-			e.stats.BySignal++
-			return false
-		}
-	} else if e.inclSig != nil && v.sys != nil && v.family != "" {
-		e.stats.BySignal++
-		return false
+	case parser.TypePath:
+		return m.Kind != KindFile
 	}
 	return true
 }
 
-// learn feeds the process table with the event's caller.
-func (e *Enricher) learn(v *view) {
-	if v.sys == nil || v.pid <= 0 {
-		return
+// resolve adds what the process table knows: the caller, its parent and
+// ancestors, the targets of a signal.
+func (e *Enricher) resolve(m *Model) {
+	p := &m.Process
+	if p.PID > 0 {
+		p.Known = e.procs.Get(p.PID)
 	}
-	uid := int64(-1)
-	if v.hasUID {
-		uid = v.uid
+	p.Argv = p.Title
+	if len(p.Argv) == 0 && p.Known != nil {
+		p.Argv = p.Known.Argv
 	}
-	p := e.procs.observe(v.pid, v.ppid, v.comm, v.exe, uid)
-	if p == nil {
-		return
+	if p.PPID > 0 {
+		m.Parent = e.procs.Get(p.PPID)
 	}
-	if len(v.argv) > 0 {
-		e.procs.setArgv(v.pid, v.argv)
+	if pp := m.Parent; pp != nil && e.cfg.AncestryDepth > 0 {
+		for a, seen := pp, 0; a != nil && a.PPID > 0 && seen < e.cfg.AncestryDepth; seen++ {
+			next := e.procs.Get(a.PPID)
+			m.Ancestors = append(m.Ancestors, Ancestor{PID: a.PPID, Proc: next})
+			if next == nil || next.PID == a.PID {
+				break
+			}
+			a = next
+		}
 	}
+	t := &m.Target
+	for i := range t.Processes {
+		t.Processes[i].Known = e.procs.Get(t.Processes[i].PID)
+	}
+	if len(t.Processes) == 0 && (t.Scope == ScopeProcess || t.Scope == ScopeThread) {
+		t.ArgProc = e.procs.Get(t.PidArg)
+	}
+}
+
+// userName names a process table uid ("" unknown).
+func (e *Enricher) userName(uid int64) string {
+	if uid < 0 {
+		return ""
+	}
+	return e.names.User(uint64(uid))
 }
 
 // appendTime formats sec.msec as RFC 3339 UTC with milliseconds.
@@ -302,16 +330,20 @@ func (e *Enricher) appendTime(dst []byte, sec int64, msec uint16) []byte {
 	return append(dst, byte('0'+msec/100), byte('0'+msec/10%10), byte('0'+msec%10), 'Z')
 }
 
-// intern returns b as a string, shared with earlier equal values (comm and
-// exe repeat endlessly), within a bound.
-func (e *Enricher) intern(b []byte) string {
-	if s, ok := e.strs[string(b)]; ok {
-		return s
+var lowerNames = func() (m [3000]string) {
+	for t := 1000; t < 3000; t++ {
+		n := parser.TypeName(uint16(t), nil)
+		if len(n) == 0 || strings.HasPrefix(n, "UNKNOWN[") {
+			continue
+		}
+		m[uint16(t)] = strings.ToLower(n)
 	}
-	s := string(b)
-	if len(e.strs) >= 16384 {
-		clear(e.strs)
+	return m
+}()
+
+func lowerTypeName(r *parser.Record) string {
+	if int(r.Type) < len(lowerNames) && lowerNames[r.Type] != "" {
+		return lowerNames[r.Type]
 	}
-	e.strs[s] = s
-	return s
+	return strings.ToLower(r.Name())
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/whokilledit/linuxaudit/encode"
 	"github.com/whokilledit/linuxaudit/internal/corpus"
 	"github.com/whokilledit/linuxaudit/parser"
 )
@@ -21,9 +22,9 @@ func runDocs(t testing.TB, lines [][]byte, cfg Config) []map[string]any {
 		t.Fatal(err)
 	}
 	var out []map[string]any
-	var doc Document
+	var doc encode.Document
 	var buf []byte
-	c := parser.New(parser.Config{}, func(ev *parser.Event) {
+	c := parser.NewCorrelator(parser.Config{}, func(ev *parser.Event) {
 		if !e.Enrich(ev, &doc) {
 			return
 		}
@@ -354,27 +355,6 @@ func TestHostileInput(t *testing.T) {
 		t.Fatal("forged field")
 	}
 	check(t, docs[1], want{"data.user_cmd.cmd": `echo \x0atype \u202e`})
-}
-
-func TestDocumentEscaping(t *testing.T) {
-	var d Document
-	d.Reset()
-	d.Str("a", "back\\slash \"q\" \x00\x7f\u0085\u202e ok é \xff")
-	d.Object("empty")
-	d.End()
-	d.Array("arr")
-	d.Int("", -5)
-	d.Uint("", 1<<63)
-	d.End()
-	got := string(d.AppendJSON(nil))
-	want := `{"a":"back\\\\slash \"q\" \\x00\\x7f\\u0085\\u202e ok é \\xff","arr":[-5,9223372036854775808]}`
-	if got != want {
-		t.Errorf("got  %s\nwant %s", got, want)
-	}
-	var m map[string]any
-	if err := json.Unmarshal([]byte(got), &m); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func runDocsJSON(t testing.TB, buf []byte) map[string]any {

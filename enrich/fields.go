@@ -3,30 +3,36 @@ package enrich
 import (
 	"strconv"
 
+	"github.com/whokilledit/linuxaudit/encode"
 	"github.com/whokilledit/linuxaudit/parser"
 )
 
-// idField says how to name one id field: its name field and whether it is
-// a group.
+// idField says how to name one id field.
 type idField struct {
+	key   string // the record's key
 	upper string // key in the enriched suffix
 	name  string // key of the name beside the number
 	group bool
 }
 
-var idFields = map[string]idField{
-	"uid": {"UID", "user", false}, "auid": {"AUID", "auser", false},
-	"euid": {"EUID", "euser", false}, "suid": {"SUID", "suser", false},
-	"fsuid": {"FSUID", "fsuser", false}, "ouid": {"OUID", "ouser", false},
-	"oauid": {"OAUID", "oauser", false}, "sauid": {"SAUID", "sauser", false},
-	"iuid": {"IUID", "iuser", false}, "inode_uid": {"INODE_UID", "inode_user", false},
-	"obj_uid": {"OBJ_UID", "obj_user", false}, "old-auid": {"OLD-AUID", "old-auser", false},
-	"new-auid": {"NEW-AUID", "new-auser", false}, "old_auid": {"OLD_AUID", "old_auser", false},
-	"gid": {"GID", "group", true}, "egid": {"EGID", "egroup", true},
-	"sgid": {"SGID", "sgroup", true}, "fsgid": {"FSGID", "fsgroup", true},
-	"ogid": {"OGID", "ogroup", true}, "igid": {"IGID", "igroup", true},
-	"inode_gid": {"INODE_GID", "inode_group", true}, "obj_gid": {"OBJ_GID", "obj_group", true},
-}
+var idFields = func() map[string]idField {
+	m := map[string]idField{}
+	for _, f := range idKeys {
+		m[f.key] = f
+	}
+	for _, f := range []idField{
+		{"ouid", "OUID", "ouser", false}, {"oauid", "OAUID", "oauser", false},
+		{"sauid", "SAUID", "sauser", false}, {"iuid", "IUID", "iuser", false},
+		{"inode_uid", "INODE_UID", "inode_user", false}, {"obj_uid", "OBJ_UID", "obj_user", false},
+		{"old-auid", "OLD-AUID", "old-auser", false}, {"new-auid", "NEW-AUID", "new-auser", false},
+		{"old_auid", "OLD_AUID", "old_auser", false},
+		{"ogid", "OGID", "ogroup", true}, {"igid", "IGID", "igroup", true},
+		{"inode_gid", "INODE_GID", "inode_group", true}, {"obj_gid", "OBJ_GID", "obj_group", true},
+	} {
+		m[f.key] = f
+	}
+	return m
+}()
 
 // untrustedFields are logged by the kernel or libaudit as a quoted string
 // or, when they hold anything unsafe, as hex.
@@ -52,7 +58,7 @@ var numericFields = map[string]bool{
 	"res": false, "list": true, "op": false, "tid": true,
 }
 
-// fieldClass says how a generic field is written.
+// fieldClass says how a generic field is decoded.
 type fieldClass struct {
 	key       string // interned key
 	id        *idField
@@ -80,67 +86,82 @@ var fieldClasses = func() map[string]*fieldClass {
 	for k, v := range untrustedFields {
 		get(k).untrusted = v
 	}
-	for k := range knownKeys {
+	for _, k := range []string{"arch", "syscall", "success", "a0", "a1", "a2", "a3", "tty",
+		"subj", "obj", "op", "res", "grantors", "addr", "terminal", "nametype", "mode", "dev",
+		"rdev", "cap_fp", "cap_fi", "cap_fe", "msg", "saddr", "auid", "audit_backlog_limit",
+		"old_enabled", "enabled", "old_pid", "format", "kernel", "auditd_pid", "subj_user"} {
 		get(k)
 	}
 	return m
 }()
 
-// value writes one field of a generic record: numbers as numbers, ids with
-// their names, hex strings decoded, everything else as written.
-func (e *Enricher) value(doc *Document, r *parser.Record, f parser.Field) {
-	key := r.Bytes(f.Key)
+// decodeFields appends a DataField for every field of r: numbers as
+// numbers, ids with their names, hex strings decoded, text as written.
+func (e *Enricher) decodeFields(m *Model, r *parser.Record) {
+	for _, f := range r.Fields {
+		k := r.Bytes(f.Key)
+		if f.Kind == parser.Text {
+			m.fields = append(m.fields, DataField{Key: "text", Kind: FieldText, Str: r.Bytes(f.Val)})
+			continue
+		}
+		if f.Kind == parser.Nested || len(k) == 0 {
+			continue
+		}
+		m.fields = append(m.fields, e.decodeField(m, r, f, k))
+	}
+}
+
+func (e *Enricher) decodeField(m *Model, r *parser.Record, f parser.Field, key []byte) DataField {
 	v := r.Bytes(f.Val)
 	c := fieldClasses[string(key)]
 	if c == nil {
-		doc.StrBytes(e.internKey(key), v)
-		return
+		return DataField{Key: e.internKey(key), Str: v}
 	}
 	if c.id != nil {
 		if n, ok := parseInt(v); ok {
-			e.idPair(doc, r, c.key, *c.id, n)
-			return
+			return DataField{Key: c.key, Kind: FieldID, Num: n, Str: e.nameOf(m, r, *c.id, n), NameKey: c.id.name}
 		}
 	}
 	if c.numeric {
 		if n, ok := parseInt(v); ok {
-			doc.Int(c.key, n)
-			return
+			return DataField{Key: c.key, Kind: FieldInt, Num: n}
 		}
 	}
 	if c.untrusted {
-		e.scratch, _ = r.Untrusted(e.scratch[:0], f)
+		s := m.arena.untrusted(r, f)
 		if c.key == "proctitle" {
-			e.scratch = joinArgv(e.scratch)
+			s = joinArgv(s)
 		}
-		doc.StrBytes(c.key, e.scratch)
-		return
+		return DataField{Key: c.key, Str: s}
 	}
-	doc.StrBytes(c.key, v)
+	return DataField{Key: c.key, Str: v}
 }
 
-// idPair writes an id and its name, the enriched suffix's name first.
-func (e *Enricher) idPair(doc *Document, r *parser.Record, k string, idf idField, n int64) {
-	doc.Int(k, n)
-	if name := e.nameOf(r, idf, n); len(name) > 0 {
-		doc.StrBytes(idf.name, name)
-	}
-}
-
-// nameOf names id n of r: the enriched suffix's name, else this host's
-// (valid until the next call).
-func (e *Enricher) nameOf(r *parser.Record, idf idField, n int64) []byte {
+// nameOf names id n of r: the enriched suffix's name, else this host's.
+func (e *Enricher) nameOf(m *Model, r *parser.Record, idf idField, n int64) []byte {
 	if name, ok := e.enriched(r, idf.upper); ok && len(name) > 0 {
 		return name
 	}
 	var s string
 	if idf.group {
-		s = e.ids.group(uint64(n))
+		s = e.names.Group(uint64(n))
 	} else {
-		s = e.ids.user(uint64(n))
+		s = e.names.User(uint64(n))
 	}
-	e.nameBuf = append(e.nameBuf[:0], s...)
-	return e.nameBuf
+	if s == "" {
+		return nil
+	}
+	return m.arena.str(s)
+}
+
+// id reads the id field key of r (top level first, then inside msg='...')
+// with its name.
+func (e *Enricher) id(m *Model, r *parser.Record, idf idField) ID {
+	n, ok := fieldInt(r, idf.key)
+	if !ok {
+		return ID{}
+	}
+	return ID{Set: true, N: n, Name: e.nameOf(m, r, idf, n)}
 }
 
 // enriched finds an upper-case key of r's enriched suffix. The suffix
@@ -168,20 +189,6 @@ func (e *Enricher) enriched(r *parser.Record, key string) ([]byte, bool) {
 	return nil, false
 }
 
-// idName returns the id field k of r and its name (enriched suffix first,
-// then this host); the name is valid until the next call.
-func (e *Enricher) idName(r *parser.Record, k string) (int64, []byte, bool) {
-	v, ok := r.Value(k)
-	if !ok {
-		return 0, nil, false
-	}
-	n, ok := parseInt(v)
-	if !ok {
-		return 0, nil, false
-	}
-	return n, e.nameOf(r, idFields[k], n), true
-}
-
 // joinArgv turns a NUL separated argv into a space separated line, in place.
 func joinArgv(b []byte) []byte {
 	for len(b) > 0 && b[len(b)-1] == 0 {
@@ -195,45 +202,16 @@ func joinArgv(b []byte) []byte {
 	return b
 }
 
-// keys interns the field names we know, so documents keep constant keys;
-// unknown names are interned up to a bound, after which they are copied.
-var knownKeys = func() map[string]string {
-	m := map[string]string{}
-	for k := range idFields {
-		m[k] = k
-	}
-	for k := range untrustedFields {
-		m[k] = k
-	}
-	for k := range numericFields {
-		m[k] = k
-	}
-	for _, k := range []string{"arch", "syscall", "success", "a0", "a1", "a2", "a3", "tty",
-		"subj", "obj", "op", "res", "grantors", "addr", "terminal", "nametype", "mode", "dev",
-		"rdev", "cap_fp", "cap_fi", "cap_fe", "msg", "saddr", "auid", "audit_backlog_limit",
-		"old_enabled", "enabled", "old_pid", "format", "kernel", "auditd_pid", "subj_user"} {
-		m[k] = k
-	}
-	return m
-}()
-
+// internKey returns a field name as a document key: ours for the names we
+// know, else made safe (encode.SafeKey) and interned up to a bound.
 func (e *Enricher) internKey(b []byte) string {
-	if s, ok := knownKeys[string(b)]; ok {
-		return s
+	if c, ok := fieldClasses[string(b)]; ok {
+		return c.key
 	}
 	if s, ok := e.dynKeys[string(b)]; ok {
 		return s
 	}
-	// Keys reach the JSON output unescaped: keep them to safe bytes.
-	clean := make([]byte, 0, len(b))
-	for _, c := range b {
-		if safeByte[c] && c != '"' {
-			clean = append(clean, c)
-		} else {
-			clean = append(clean, '_')
-		}
-	}
-	s := string(clean)
+	s := string(encode.SafeKey(nil, b))
 	if len(e.dynKeys) < 4096 {
 		e.dynKeys[s] = s
 	}
@@ -249,7 +227,7 @@ func fieldInt(r *parser.Record, k string) (int64, bool) {
 	return parseInt(v)
 }
 
-// octal formats a file mode like 0100644.
+// appendOctal formats a file mode like 0100644.
 func appendOctal(dst []byte, v uint64) []byte {
 	return strconv.AppendUint(append(dst, '0'), v, 8)
 }

@@ -1,38 +1,48 @@
 package enrich
 
 import (
+	"strconv"
+
 	"github.com/whokilledit/linuxaudit/parser"
 )
 
-// fileItem is one PATH record resolved against the event's CWD.
-type fileItem struct {
-	rec      *parser.Record
-	item     int64
-	nametype string
-	name     [2]int // decoded name as logged, in fileOp.buf
-	path     [2]int // cleaned absolute path, in fileOp.buf; empty when unknown
-	resolved bool
-	dirfd    int64 // the directory fd a relative name was relative to (not AT_FDCWD)
-	target   bool  // symlink: this item is the link's content, not a path
+// File is what a file syscall did.
+type File struct {
+	Op    FileOp
+	Flags []byte // decoded open flags (O_WRONLY|O_CREAT...), nil if none
+	Items []FileItem
+	// Primary is the item the event is about; From the old name of a
+	// rename; Replaced the file a rename replaced; LinkTarget the item
+	// holding a symlink's content. -1: none.
+	Primary, From, Replaced, LinkTarget int
+	NewMode                             uint64 // chmod
+	HasMode                             bool
+	NewUID, NewGID                      int64 // chown (-1: unchanged)
+	NewUser, NewGroup                   []byte
+	HasOwner                            bool
+	FD                                  int64 // fd-based syscalls (fchmod...) without a PATH
+	HasFD                               bool
 }
 
-// fileOp is what a file syscall did.
-type fileOp struct {
-	op       string // create, write, append, truncate, read, delete, rename, link, symlink, chmod, chown, xattr, times, mkdir, rmdir, mknod
-	flags    [2]int // decoded open flags in buf
-	items    []fileItem
-	buf      []byte
-	primary  int // index of the item the event is about, -1 if none
-	from     int // rename: the old name's item, -1
-	replaced int // rename over an existing file: the replaced item, -1
-	newMode  uint64
-	hasMode  bool
-	newUID   int64
-	newGID   int64
-	hasOwner bool
-	fd       int64 // fd-based syscalls (fchmod...) without a PATH
-	hasFD    bool
-	target   int // symlink: the item holding the link's content, -1
+// FileItem is one PATH record resolved against the event's CWD.
+type FileItem struct {
+	Item     int64
+	Nametype string
+	Name     []byte // decoded name as logged; nil when none
+	Path     []byte // cleaned absolute path; nil when not resolved
+	// DirFD is the directory fd a relative name was relative to (not
+	// AT_FDCWD), when the path could not be resolved.
+	DirFD       int64
+	LinkContent bool // symlink: this item is the link's content, not a path
+	Inode       int64
+	HasInode    bool
+	InodeRaw    []byte
+	Dev         []byte
+	Mode        uint64 // file type and permission bits
+	ModeRaw     []byte
+	HasMode     bool
+	OUID, OGID  ID
+	Obj         []byte
 }
 
 const atFDCWD = -100
@@ -48,275 +58,209 @@ var openFlagNames = []struct {
 	{0o1000000, "O_NOATIME"}, {0o2000000, "O_CLOEXEC"}, {0o10000000, "O_PATH"}, {0o20000000, "O_TMPFILE"},
 }
 
-// fileSyscall returns the file operation of a syscall, the argument
-// holding open flags (-1 none) and the dirfd argument (-1 none).
-func fileSyscall(name string) (op string, flagsArg, dirfdArg int) {
-	switch name {
-	case "open":
-		return "open", 1, -1
-	case "openat":
-		return "open", 2, 0
-	case "openat2":
-		return "open", -1, 0
-	case "creat":
-		return "creat", -1, -1
-	case "unlink":
-		return "delete", -1, -1
-	case "unlinkat":
-		return "delete", -1, 0
-	case "rmdir":
-		return "rmdir", -1, -1
-	case "rename":
-		return "rename", -1, -1
-	case "renameat", "renameat2":
-		return "rename", -1, 0
-	case "link":
-		return "link", -1, -1
-	case "linkat":
-		return "link", -1, 0
-	case "symlink":
-		return "symlink", -1, -1
-	case "symlinkat":
-		return "symlink", -1, 1
-	case "chmod":
-		return "chmod", -1, -1
-	case "fchmod":
-		return "chmod", -1, -1
-	case "fchmodat", "fchmodat2":
-		return "chmod", -1, 0
-	case "chown", "lchown", "fchown", "chown32", "lchown32", "fchown32":
-		return "chown", -1, -1
-	case "fchownat":
-		return "chown", -1, 0
-	case "setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr", "setxattrat", "removexattrat":
-		return "xattr", -1, -1
-	case "utime", "utimes", "futimesat", "utimensat", "utimensat_time64":
-		if name == "futimesat" || name == "utimensat" || name == "utimensat_time64" {
-			return "times", -1, 0
-		}
-		return "times", -1, -1
-	case "truncate", "ftruncate", "truncate64", "ftruncate64":
-		return "truncate", -1, -1
-	case "mkdir":
-		return "mkdir", -1, -1
-	case "mkdirat":
-		return "mkdir", -1, 0
-	case "mknod":
-		return "mknod", -1, -1
-	case "mknodat":
-		return "mknod", -1, 0
-	}
-	return "", -1, -1
-}
-
-// fileAction is the event.action (Elastic auditd naming) of an operation.
-func fileAction(op string) string {
-	switch op {
-	case "create", "write", "append", "truncate-open", "read":
-		return "opened-file"
-	case "delete", "rmdir":
-		return "deleted"
-	case "rename":
-		return "renamed"
-	case "link", "symlink":
-		return "linked"
-	case "chmod":
-		return "changed-file-permissions-of"
-	case "chown":
-		return "changed-file-ownership-of"
-	case "xattr":
-		return "changed-file-attributes-of"
-	case "times":
-		return "changed-timestamp-of"
-	case "truncate":
-		return "wrote-to-file"
-	case "mkdir":
-		return "created-directory"
-	case "mknod":
-		return "made-device"
-	}
-	return "opened-file"
-}
-
-// fileEvent fills v.file for a file syscall (or any event with PATH
+// fileEvent fills m.File for a file syscall (or any event with PATH
 // records) and reports whether it is one.
-func (e *Enricher) fileEvent(v *view) bool {
-	f := &v.file
-	f.primary, f.from, f.replaced, f.target = -1, -1, -1, -1
-	op, flagsArg, dirfdArg := fileSyscall(v.syscall)
-	if op == "" && len(v.paths) == 0 {
-		return false
-	}
-	if op == "" {
-		op = "access"
+func (e *Enricher) fileEvent(m *Model) bool {
+	f, s := &m.File, &m.Syscall
+	f.Primary, f.From, f.Replaced, f.LinkTarget = -1, -1, -1, -1
+	fs, known := fileSyscalls[s.Name]
+	op := fs.op
+	if !known {
+		fs.flagsArg, fs.dirfd = -1, -1
+		if len(e.paths) == 0 {
+			return false
+		}
+		op = OpAccess
 	}
 	// Resolve every PATH item.
-	for _, r := range v.paths {
-		it := fileItem{rec: r, dirfd: atFDCWD}
-		it.item, _ = fieldInt(r, "item")
-		if nt, ok := r.Value("nametype"); ok {
-			it.nametype = nametypeName(nt)
-		}
-		if fl, ok := r.Field("name"); ok && !(fl.Kind == parser.Plain && string(r.Bytes(fl.Val)) == "(null)") {
-			s := len(f.buf)
-			f.buf, _ = r.Untrusted(f.buf, fl)
-			it.name = [2]int{s, len(f.buf)}
-			name := f.buf[s:len(f.buf)]
-			ps := len(f.buf)
-			switch {
-			case op == "symlink" && it.nametype == "UNKNOWN":
-				it.target = true
-				f.target = len(f.items)
-			case len(name) > 0 && name[0] == '/':
-				f.buf = cleanPath(f.buf, name)
-				it.resolved = true
-			default:
-				dfd := int64(atFDCWD)
-				if dirfdArg >= 0 && v.hasA[dirfdArg] {
-					dfd = int64(int32(uint32(v.a[dirfdArg])))
-					// renameat/linkat: the new name is relative to a2.
-					if (op == "rename" || op == "link") && it.nametype == "CREATE" && v.hasA[2] {
-						dfd = int64(int32(uint32(v.a[2])))
-					}
-				}
-				if dfd == atFDCWD && v.cwd != nil {
-					f.buf = append(f.buf, v.cwd...)
-					f.buf = append(f.buf, '/')
-					f.buf = append(f.buf, name...)
-					joined := f.buf[ps:]
-					f.buf = cleanPath(f.buf, joined)
-					// cleanPath appended after joined: move the result down.
-					n := copy(f.buf[ps:], f.buf[ps+len(joined):])
-					f.buf = f.buf[:ps+n]
-					it.resolved = true
-				} else {
-					it.dirfd = dfd
-				}
-			}
-			if it.resolved {
-				it.path = [2]int{ps, len(f.buf)}
-			}
-		}
-		f.items = append(f.items, it)
-	}
-	// Pick the item the event is about.
-	for i := range f.items {
-		switch f.items[i].nametype {
-		case "CREATE":
-			if f.primary < 0 || f.items[f.primary].nametype != "CREATE" {
-				f.primary = i
-			}
-		case "DELETE":
-			if op == "rename" {
-				if f.from < 0 {
-					f.from = i
-				} else {
-					f.replaced = i
-				}
-			} else if f.primary < 0 || f.items[f.primary].nametype == "NORMAL" {
-				f.primary = i
-			}
-		case "NORMAL", "UNKNOWN":
-			if f.primary < 0 && !f.items[i].target {
-				f.primary = i
-			}
+	for _, r := range e.paths {
+		f.Items = append(f.Items, e.fileItem(m, r, op, fs.dirfd))
+		if f.Items[len(f.Items)-1].LinkContent {
+			f.LinkTarget = len(f.Items) - 1
 		}
 	}
-	if op == "rename" && f.replaced >= 0 && f.from >= 0 {
-		// The kernel logs the old name before the replaced target.
-		a, b := f.items[f.from], f.items[f.replaced]
-		if a.name != [2]int{} && b.name != [2]int{} && f.primary >= 0 &&
-			string(f.buf[b.name[0]:b.name[1]]) == string(f.buf[f.items[f.primary].name[0]:f.items[f.primary].name[1]]) {
-			// b is the replaced file (same name as the created one)
-		} else if f.primary >= 0 && string(f.buf[a.name[0]:a.name[1]]) == string(f.buf[f.items[f.primary].name[0]:f.items[f.primary].name[1]]) {
-			f.from, f.replaced = f.replaced, f.from
-		}
-	}
-	if f.primary < 0 {
-		for i := range f.items {
-			if f.items[i].nametype != "PARENT" && !f.items[i].target {
-				f.primary = i
-				break
-			}
-		}
-	}
-	if f.primary < 0 {
-		// Only a PARENT left (a failed create): the directory it was in.
-		for i := range f.items {
-			if f.items[i].nametype == "PARENT" {
-				f.primary = i
-				break
-			}
-		}
-	}
+	f.pick(op)
 	// Operation details.
 	switch op {
-	case "open", "creat":
+	case opOpen, opCreat:
 		var flags uint64
-		if op == "creat" {
+		if op == opCreat {
 			flags = 0o1 | 0o100 | 0o1000
-		} else if flagsArg >= 0 && v.hasA[flagsArg] {
-			flags = v.a[flagsArg]
+		} else if fs.flagsArg >= 0 && s.HasA[fs.flagsArg] {
+			flags = s.A[fs.flagsArg]
 		}
-		created := f.primary >= 0 && f.items[f.primary].nametype == "CREATE"
+		created := f.Primary >= 0 && f.Items[f.Primary].Nametype == "CREATE"
 		switch {
 		case created:
-			op = "create"
+			op = OpCreate
 		case flags&0o1000 != 0 && flags&3 != 0:
-			op = "truncate-open"
+			op = OpTruncateOpen
 		case flags&0o2000 != 0:
-			op = "append"
+			op = OpAppend
 		case flags&3 != 0:
-			op = "write"
+			op = OpWrite
 		default:
-			op = "read"
+			op = OpRead
 		}
-		if flagsArg >= 0 || v.syscall == "creat" {
-			s := len(f.buf)
-			switch flags & 3 {
-			case 0:
-				f.buf = append(f.buf, "O_RDONLY"...)
-			case 1:
-				f.buf = append(f.buf, "O_WRONLY"...)
-			default:
-				f.buf = append(f.buf, "O_RDWR"...)
-			}
-			for _, fl := range openFlagNames {
-				if flags&fl.bit != 0 && !(fl.bit == 0o200000 && flags&0o20000000 != 0) {
-					f.buf = append(f.buf, '|')
-					f.buf = append(f.buf, fl.name...)
-				}
-			}
-			f.flags = [2]int{s, len(f.buf)}
+		if fs.flagsArg >= 0 || s.Name == "creat" {
+			f.Flags = m.arena.keep(appendOpenFlags(m.arena.room(256), flags))
 		}
-	case "chmod":
+	case OpChmod:
 		arg := 1
-		if v.syscall == "fchmodat" || v.syscall == "fchmodat2" {
+		if s.Name == "fchmodat" || s.Name == "fchmodat2" {
 			arg = 2
 		}
-		if v.hasA[arg] {
-			f.newMode, f.hasMode = v.a[arg]&0o7777, true
+		if s.HasA[arg] {
+			f.NewMode, f.HasMode = s.A[arg]&0o7777, true
 		}
-	case "chown":
+	case OpChown:
 		u, g := 1, 2
-		if v.syscall == "fchownat" {
+		if s.Name == "fchownat" {
 			u, g = 2, 3
 		}
-		if v.hasA[u] && v.hasA[g] {
-			f.newUID, f.newGID, f.hasOwner = int64(int32(uint32(v.a[u]))), int64(int32(uint32(v.a[g]))), true
+		if s.HasA[u] && s.HasA[g] {
+			f.NewUID, f.NewGID, f.HasOwner = int64(int32(uint32(s.A[u]))), int64(int32(uint32(s.A[g]))), true
+			if f.NewUID >= 0 {
+				if n := e.names.User(uint64(f.NewUID)); n != "" {
+					f.NewUser = m.arena.str(n)
+				}
+			}
+			if f.NewGID >= 0 {
+				if n := e.names.Group(uint64(f.NewGID)); n != "" {
+					f.NewGroup = m.arena.str(n)
+				}
+			}
 		}
 	}
-	switch v.syscall {
+	switch s.Name {
 	case "fchmod", "fchown", "fchown32", "fsetxattr", "fremovexattr", "ftruncate", "ftruncate64":
-		if v.hasA[0] {
-			f.fd, f.hasFD = int64(int32(uint32(v.a[0]))), true
+		if s.HasA[0] {
+			f.FD, f.HasFD = int64(int32(uint32(s.A[0]))), true
 		}
 	}
-	if op == "delete" && v.syscall == "unlinkat" && v.hasA[2] && v.a[2]&0x200 != 0 {
-		op = "rmdir"
+	if op == OpDelete && s.Name == "unlinkat" && s.HasA[2] && s.A[2]&0x200 != 0 {
+		op = OpRmdir
 	}
-	f.op = op
+	f.Op = op
 	return true
+}
+
+// fileItem resolves one PATH record.
+func (e *Enricher) fileItem(m *Model, r *parser.Record, op FileOp, dirfdArg int) FileItem {
+	s := &m.Syscall
+	it := FileItem{DirFD: atFDCWD}
+	it.Item, _ = fieldInt(r, "item")
+	if nt, ok := r.Value("nametype"); ok {
+		it.Nametype = nametypeName(nt)
+	}
+	if fl, ok := r.Field("name"); ok && !(fl.Kind == parser.Plain && string(r.Bytes(fl.Val)) == "(null)") {
+		it.Name = m.arena.untrusted(r, fl)
+		name := it.Name
+		switch {
+		case op == OpSymlink && it.Nametype == "UNKNOWN":
+			it.LinkContent = true
+		case len(name) > 0 && name[0] == '/':
+			it.Path = m.arena.keep(cleanPath(m.arena.room(len(name)+1), name))
+		default:
+			dfd := int64(atFDCWD)
+			if dirfdArg >= 0 && s.HasA[dirfdArg] {
+				dfd = int64(int32(uint32(s.A[dirfdArg])))
+				// renameat/linkat: the new name is relative to a2.
+				if (op == OpRename || op == OpLink) && it.Nametype == "CREATE" && s.HasA[2] {
+					dfd = int64(int32(uint32(s.A[2])))
+				}
+			}
+			if dfd == atFDCWD && m.Process.Cwd != nil {
+				e.tmp = append(append(append(e.tmp[:0], m.Process.Cwd...), '/'), name...)
+				it.Path = m.arena.keep(cleanPath(m.arena.room(len(e.tmp)+1), e.tmp))
+			} else {
+				it.DirFD = dfd
+			}
+		}
+	}
+	if v, ok := r.Value("inode"); ok {
+		it.InodeRaw = v
+		it.Inode, it.HasInode = parseInt(v)
+	}
+	it.Dev, _ = r.Value("dev")
+	if v, ok := r.Value("mode"); ok {
+		if mv, err := strconv.ParseUint(string(v), 8, 32); err == nil {
+			it.Mode, it.ModeRaw, it.HasMode = mv, v, true
+		}
+	}
+	it.OUID = e.id(m, r, idFields["ouid"])
+	it.OGID = e.id(m, r, idFields["ogid"])
+	it.Obj, _ = r.Value("obj")
+	return it
+}
+
+// pick chooses the primary item (and a rename's old and replaced names).
+func (f *File) pick(op FileOp) {
+	for i := range f.Items {
+		switch f.Items[i].Nametype {
+		case "CREATE":
+			if f.Primary < 0 || f.Items[f.Primary].Nametype != "CREATE" {
+				f.Primary = i
+			}
+		case "DELETE":
+			if op == OpRename {
+				if f.From < 0 {
+					f.From = i
+				} else {
+					f.Replaced = i
+				}
+			} else if f.Primary < 0 || f.Items[f.Primary].Nametype == "NORMAL" {
+				f.Primary = i
+			}
+		case "NORMAL", "UNKNOWN":
+			if f.Primary < 0 && !f.Items[i].LinkContent {
+				f.Primary = i
+			}
+		}
+	}
+	if op == OpRename && f.Replaced >= 0 && f.From >= 0 && f.Primary >= 0 {
+		// The kernel logs the old name before the replaced target: the
+		// replaced one has the created name.
+		a, b, p := f.Items[f.From].Name, f.Items[f.Replaced].Name, f.Items[f.Primary].Name
+		if !(a != nil && b != nil && string(b) == string(p)) && string(a) == string(p) {
+			f.From, f.Replaced = f.Replaced, f.From
+		}
+	}
+	if f.Primary < 0 {
+		for i := range f.Items {
+			if f.Items[i].Nametype != "PARENT" && !f.Items[i].LinkContent {
+				f.Primary = i
+				break
+			}
+		}
+	}
+	if f.Primary < 0 {
+		// Only a PARENT left (a failed create): the directory it was in.
+		for i := range f.Items {
+			if f.Items[i].Nametype == "PARENT" {
+				f.Primary = i
+				break
+			}
+		}
+	}
+}
+
+// appendOpenFlags names open(2) flags: O_RDONLY|O_CREAT...
+func appendOpenFlags(b []byte, flags uint64) []byte {
+	switch flags & 3 {
+	case 0:
+		b = append(b, "O_RDONLY"...)
+	case 1:
+		b = append(b, "O_WRONLY"...)
+	default:
+		b = append(b, "O_RDWR"...)
+	}
+	for _, fl := range openFlagNames {
+		if flags&fl.bit != 0 && !(fl.bit == 0o200000 && flags&0o20000000 != 0) {
+			b = append(append(b, '|'), fl.name...)
+		}
+	}
+	return b
 }
 
 func nametypeName(b []byte) string {
@@ -337,6 +281,7 @@ func nametypeName(b []byte) string {
 
 // cleanPath appends the lexically cleaned form of the absolute path p to
 // dst (like path.Clean: no //, ., or ..; ".." at the root stays at root).
+// The result is at most len(p)+1 bytes.
 func cleanPath(dst, p []byte) []byte {
 	start := len(dst)
 	dst = append(dst, '/')

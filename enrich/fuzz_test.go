@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/whokilledit/linuxaudit/encode"
 	"github.com/whokilledit/linuxaudit/internal/corpus"
 	"github.com/whokilledit/linuxaudit/parser"
 )
@@ -26,9 +27,9 @@ func FuzzEnrich(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var doc Document
+			var doc encode.Document
 			var buf []byte
-			c := parser.New(parser.Config{MaxInFlight: 64}, func(ev *parser.Event) {
+			c := parser.NewCorrelator(parser.Config{MaxInFlight: 64}, func(ev *parser.Event) {
 				if !e.Enrich(ev, &doc) {
 					return
 				}

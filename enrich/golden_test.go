@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/whokilledit/linuxaudit/encode"
 	"github.com/whokilledit/linuxaudit/internal/corpus"
 	"github.com/whokilledit/linuxaudit/parser"
 )
@@ -78,10 +79,10 @@ func goldenBytes(t *testing.T, data []byte) int {
 
 	// Our side: documents by event, with the raw records that made them.
 	e, _ := New(Config{})
-	var doc Document
+	var doc encode.Document
 	var buf []byte
 	compared, mismatches := 0, 0
-	c := parser.New(parser.Config{}, func(ev *parser.Event) {
+	c := parser.NewCorrelator(parser.Config{}, func(ev *parser.Event) {
 		e.Enrich(ev, &doc)
 		buf = doc.AppendJSON(buf[:0])
 		d := decodeDoc(t, buf)

@@ -12,12 +12,20 @@ import (
 // unsetID is the kernel's "no id" (auid and ses before login).
 const unsetID = 4294967295
 
-// idNames resolves uids and gids to names on this host: /etc/passwd and
+// Names resolves user and group ids of this host to names ("" unknown,
+// "unset" for 4294967295). HostNames is the real one; tests can give
+// fixed answers.
+type Names interface {
+	User(id uint64) string
+	Group(id uint64) string
+}
+
+// HostNames resolves uids and gids to names on this host: /etc/passwd and
 // /etc/group (re-read when they change, checked at most every 10 s), then
 // the system's resolver (NSS: LDAP, sssd) for ids not in the files, with a
 // bounded cache including misses. Names from a record's enriched suffix
 // (the origin host's truth) are preferred by the caller.
-type idNames struct {
+type HostNames struct {
 	root             string
 	users, groups    map[uint32]string
 	extra            map[uint64]string // resolver results, key kind<<32|id
@@ -29,12 +37,14 @@ type idNames struct {
 
 const maxIDCache = 8192
 
-func newIDNames(root string) *idNames {
-	// A root other than the host's is a test's fixed world: no resolver.
-	return &idNames{root: root, extra: map[uint64]string{}, noResolver: root != ""}
+// NewHostNames reads root+/etc/passwd and root+/etc/group ("" for this
+// host's, with the system resolver behind them; any other root is a
+// test's fixed world and has no resolver).
+func NewHostNames(root string) *HostNames {
+	return &HostNames{root: root, extra: map[uint64]string{}, noResolver: root != ""}
 }
 
-func (n *idNames) refresh() {
+func (n *HostNames) refresh() {
 	if n.calls++; n.calls&1023 != 0 && n.users != nil {
 		return
 	}
@@ -83,13 +93,13 @@ func readIDFile(path string) map[uint32]string {
 	return m
 }
 
-// user returns the name of uid ("unset" for 4294967295, "" if unknown).
-func (n *idNames) user(id uint64) string { return n.name(id, false) }
+// User returns the name of uid ("unset" for 4294967295, "" if unknown).
+func (n *HostNames) User(id uint64) string { return n.name(id, false) }
 
-// group returns the name of gid.
-func (n *idNames) group(id uint64) string { return n.name(id, true) }
+// Group returns the name of gid.
+func (n *HostNames) Group(id uint64) string { return n.name(id, true) }
 
-func (n *idNames) name(id uint64, group bool) string {
+func (n *HostNames) name(id uint64, group bool) string {
 	if id == unsetID || id == 1<<64-1 { // 4294967295, or -1 as OBJ_PID logs it
 		return "unset"
 	}

@@ -8,27 +8,44 @@ import (
 	"time"
 )
 
-// procInfo is what we know of one process.
-type procInfo struct {
-	pid, ppid int64
-	start     uint64 // start time in clock ticks after boot (/proc), 0 if unknown
-	comm      string
-	exe       string
-	argv      []byte // NUL separated
-	uid       int64  // -1 when unknown
-	unit      string
-	container string
-	seen      int64 // unix seconds of the last update
-	exited    int64 // unix seconds when found gone, 0 while alive or unknown
-	fromProc  bool
+// Processes is the process table the enricher feeds with the callers it
+// sees and asks about callers, parents and targets. ProcTable is the
+// real one; tests can give fixed answers.
+type Processes interface {
+	// Observe records the caller of a syscall event.
+	Observe(pid, ppid int64, comm, exe []byte, uid int64)
+	// SetArgv records the command line (NUL separated) of a known pid.
+	SetArgv(pid int64, argv []byte)
+	// Get returns what is known of pid, or nil. The result is valid
+	// until the next call of any method.
+	Get(pid int64) *Proc
+	// Tick lets a live table refresh itself; called regularly.
+	Tick()
+	// Len is the number of processes known.
+	Len() int
 }
 
-// procTable remembers processes by pid (with their start time, so a reused
+// Proc is what is known of one process.
+type Proc struct {
+	PID, PPID int64
+	Start     uint64 // start time in clock ticks after boot (/proc), 0 if unknown
+	Comm      string
+	Exe       string
+	Argv      []byte // NUL separated
+	UID       int64  // -1 when unknown
+	Unit      string
+	Container string
+	Seen      int64 // unix seconds of the last update
+	Exited    int64 // unix seconds when found gone, 0 while alive or unknown
+	FromProc  bool  // read from /proc
+}
+
+// ProcTable remembers processes by pid (with their start time, so a reused
 // pid replaces the old entry), fed by the events of the stream and, when
 // live, by /proc. It is bounded: past max entries the processes gone for
 // longest, then the least recently seen, are forgotten.
-type procTable struct {
-	m         map[int64]*procInfo
+type ProcTable struct {
+	m         map[int64]*Proc
 	max       int
 	root      string // "/proc"
 	live      bool
@@ -37,86 +54,107 @@ type procTable struct {
 	retention int64 // seconds to keep exited processes
 	buf       []byte
 	now       func() time.Time
-	intern    func([]byte) string
+	strs      map[string]string
 	calls     uint32
 	sec       int64
 }
 
-func newProcTable(root string, live bool, max int) *procTable {
+// NewProcTable returns a table of at most max processes (default 32768);
+// live, it reads root (default /proc) for processes it does not know and
+// rescans it every 2 s.
+func NewProcTable(root string, live bool, max int) *ProcTable {
 	if root == "" {
 		root = "/proc"
 	}
-	return &procTable{m: make(map[int64]*procInfo, 1024), max: max, root: root, live: live,
-		scanEvery: 2 * time.Second, retention: 600, now: time.Now,
-		intern: func(b []byte) string { return string(b) }}
+	if max <= 0 {
+		max = 32768
+	}
+	return &ProcTable{m: make(map[int64]*Proc, 1024), max: max, root: root, live: live,
+		scanEvery: 2 * time.Second, retention: 600, now: time.Now, strs: map[string]string{}}
 }
 
-// observe records the caller of a syscall event. A different ppid for a
+// Len is the number of processes known.
+func (t *ProcTable) Len() int { return len(t.m) }
+
+// intern returns b as a string, shared with earlier equal values (comm and
+// exe repeat endlessly), within a bound.
+func (t *ProcTable) intern(b []byte) string {
+	if s, ok := t.strs[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(t.strs) >= 16384 {
+		clear(t.strs)
+	}
+	t.strs[s] = s
+	return s
+}
+
+// Observe records the caller of a syscall event. A different ppid for a
 // known pid means the pid was reused: the old entry is replaced.
-func (t *procTable) observe(pid, ppid int64, comm, exe []byte, uid int64) *procInfo {
+func (t *ProcTable) Observe(pid, ppid int64, comm, exe []byte, uid int64) {
 	if pid <= 0 {
-		return nil
+		return
 	}
 	p := t.m[pid]
-	if p != nil && ppid > 0 && p.ppid > 0 && p.ppid != ppid && !(p.fromProc && p.exited == 0 && t.live) {
+	if p != nil && ppid > 0 && p.PPID > 0 && p.PPID != ppid && !(p.FromProc && p.Exited == 0 && t.live) {
 		p = nil
 	}
 	if p == nil {
 		p = t.add(pid)
 	}
 	if ppid > 0 {
-		p.ppid = ppid
+		p.PPID = ppid
 	}
-	if len(comm) > 0 && string(comm) != p.comm {
-		p.comm = t.intern(comm)
+	if len(comm) > 0 && string(comm) != p.Comm {
+		p.Comm = t.intern(comm)
 	}
-	if len(exe) > 0 && string(exe) != p.exe {
-		p.exe = t.intern(exe)
+	if len(exe) > 0 && string(exe) != p.Exe {
+		p.Exe = t.intern(exe)
 	}
 	if uid >= 0 {
-		p.uid = uid
+		p.UID = uid
 	}
-	p.seen = t.clock()
-	return p
+	p.Seen = t.clock()
 }
 
 // clock returns the time in seconds, read from the system only every 256
 // calls (seen stamps need no precision).
-func (t *procTable) clock() int64 {
+func (t *ProcTable) clock() int64 {
 	if t.calls++; t.calls&255 == 0 || t.sec == 0 {
 		t.sec = t.now().Unix()
 	}
 	return t.sec
 }
 
-// setArgv records the command line of pid (EXECVE or PROCTITLE).
-func (t *procTable) setArgv(pid int64, argv []byte) {
-	if p := t.m[pid]; p != nil && !bytes.Equal(p.argv, argv) {
+// SetArgv records the command line of pid (EXECVE or PROCTITLE).
+func (t *ProcTable) SetArgv(pid int64, argv []byte) {
+	if p := t.m[pid]; p != nil && !bytes.Equal(p.Argv, argv) {
 		if len(argv) > 4096 {
 			argv = argv[:4096]
 		}
-		p.argv = append(p.argv[:0], argv...)
+		p.Argv = append(p.Argv[:0], argv...)
 	}
 }
 
-func (t *procTable) add(pid int64) *procInfo {
+func (t *ProcTable) add(pid int64) *Proc {
 	if len(t.m) >= t.max {
 		t.evict()
 	}
-	p := &procInfo{pid: pid, uid: -1}
+	p := &Proc{PID: pid, UID: -1}
 	t.m[pid] = p
 	return p
 }
 
 // evict forgets about a tenth of the table: processes known to have
 // exited first, then the least recently seen.
-func (t *procTable) evict() {
+func (t *ProcTable) evict() {
 	target := len(t.m) - t.max*9/10
 	for pid, p := range t.m {
 		if target <= 0 {
 			return
 		}
-		if p.exited != 0 {
+		if p.Exited != 0 {
 			delete(t.m, pid)
 			target--
 		}
@@ -126,7 +164,7 @@ func (t *procTable) evict() {
 	}
 	seen := make([]int64, 0, len(t.m))
 	for _, p := range t.m {
-		seen = append(seen, p.seen)
+		seen = append(seen, p.Seen)
 	}
 	slices.Sort(seen)
 	cut := seen[min(target, len(seen))-1]
@@ -134,21 +172,21 @@ func (t *procTable) evict() {
 		if target <= 0 {
 			break
 		}
-		if p.seen <= cut {
+		if p.Seen <= cut {
 			delete(t.m, pid)
 			target--
 		}
 	}
 }
 
-// get returns what is known of pid, reading /proc when live and the
+// Get returns what is known of pid, reading /proc when live and the
 // process is not known yet.
-func (t *procTable) get(pid int64) *procInfo {
+func (t *ProcTable) Get(pid int64) *Proc {
 	if pid <= 0 {
 		return nil
 	}
 	p := t.m[pid]
-	if t.live && (p == nil || (!p.fromProc && p.exited == 0)) {
+	if t.live && (p == nil || (!p.FromProc && p.Exited == 0)) {
 		if q := t.readProc(pid, p); q != nil {
 			return q
 		}
@@ -156,9 +194,9 @@ func (t *procTable) get(pid int64) *procInfo {
 	return p
 }
 
-// tick rescans /proc (live mode) so that targets killed later are known
+// Tick rescans /proc (live mode) so that targets killed later are known
 // with their command line and unit, and marks processes that are gone.
-func (t *procTable) tick() {
+func (t *ProcTable) Tick() {
 	if !t.live {
 		return
 	}
@@ -181,9 +219,9 @@ func (t *procTable) tick() {
 		}
 		alive[pid] = struct{}{}
 		p := t.m[pid]
-		if p != nil && p.fromProc {
+		if p != nil && p.FromProc {
 			// Same process? Compare start times (cheap: one read).
-			if st, ok := t.startTime(pid); ok && st == p.start {
+			if st, ok := t.startTime(pid); ok && st == p.Start {
 				continue
 			}
 			p = nil
@@ -192,16 +230,16 @@ func (t *procTable) tick() {
 	}
 	sec := now.Unix()
 	for pid, p := range t.m {
-		if _, ok := alive[pid]; !ok && p.exited == 0 {
-			p.exited = sec
+		if _, ok := alive[pid]; !ok && p.Exited == 0 {
+			p.Exited = sec
 		}
-		if p.exited != 0 && sec-p.exited > t.retention {
+		if p.Exited != 0 && sec-p.Exited > t.retention {
 			delete(t.m, pid)
 		}
 	}
 }
 
-func (t *procTable) read(path string) []byte {
+func (t *ProcTable) read(path string) []byte {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil
@@ -215,7 +253,7 @@ func (t *procTable) read(path string) []byte {
 }
 
 // startTime reads the start time (field 22) of /proc/pid/stat.
-func (t *procTable) startTime(pid int64) (uint64, bool) {
+func (t *ProcTable) startTime(pid int64) (uint64, bool) {
 	b := t.read(t.root + "/" + strconv.FormatInt(pid, 10) + "/stat")
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
@@ -231,7 +269,7 @@ func (t *procTable) startTime(pid int64) (uint64, bool) {
 
 // readProc fills an entry for pid from /proc. prev, when not nil, is the
 // stream's entry to update (same process) or replace (pid reused).
-func (t *procTable) readProc(pid int64, prev *procInfo) *procInfo {
+func (t *ProcTable) readProc(pid int64, prev *Proc) *Proc {
 	dir := t.root + "/" + strconv.FormatInt(pid, 10)
 	b := t.read(dir + "/stat")
 	i := bytes.LastIndexByte(b, ')')
@@ -247,29 +285,29 @@ func (t *procTable) readProc(pid int64, prev *procInfo) *procInfo {
 	ppid, _ := strconv.ParseInt(string(f[1]), 10, 64)
 	start, _ := strconv.ParseUint(string(f[19]), 10, 64)
 	p := prev
-	if p == nil || (p.ppid > 0 && p.ppid != ppid) {
+	if p == nil || (p.PPID > 0 && p.PPID != ppid) {
 		p = t.add(pid)
 	}
-	p.fromProc, p.start, p.ppid, p.exited = true, start, ppid, 0
-	if p.comm == "" {
-		p.comm = comm
+	p.FromProc, p.Start, p.PPID, p.Exited = true, start, ppid, 0
+	if p.Comm == "" {
+		p.Comm = comm
 	}
 	if exe, err := os.Readlink(dir + "/exe"); err == nil {
-		p.exe = exe
+		p.Exe = exe
 	}
 	if cl := t.read(dir + "/cmdline"); len(cl) > 0 {
-		p.argv = append(p.argv[:0], bytes.TrimRight(cl, "\x00")...)
+		p.Argv = append(p.Argv[:0], bytes.TrimRight(cl, "\x00")...)
 	}
 	for _, l := range bytes.Split(t.read(dir+"/status"), []byte{'\n'}) {
 		if bytes.HasPrefix(l, []byte("Uid:")) {
 			if u := bytes.Fields(l[4:]); len(u) > 0 {
-				p.uid, _ = strconv.ParseInt(string(u[0]), 10, 64)
+				p.UID, _ = strconv.ParseInt(string(u[0]), 10, 64)
 			}
 			break
 		}
 	}
-	p.unit, p.container = cgroupContext(t.read(dir + "/cgroup"))
-	p.seen = t.now().Unix()
+	p.Unit, p.Container = cgroupContext(t.read(dir + "/cgroup"))
+	p.Seen = t.now().Unix()
 	return p
 }
 

@@ -9,14 +9,14 @@ import (
 // seen over a long span (a collector running for weeks): it stays bounded,
 // evicting the least recently seen quickly, and keeps recent processes.
 func TestProcTableBounded(t *testing.T) {
-	tb := newProcTable("/nonexistent", false, 1000)
+	tb := NewProcTable("/nonexistent", false, 1000)
 	now := time.Unix(1700000000, 0)
 	tb.now = func() time.Time { return now }
 	start := time.Now()
 	for i := 0; i < 20000; i++ {
 		now = now.Add(time.Minute) // 20,000 minutes: two weeks of span
 		tb.sec = 0
-		tb.observe(int64(i+1), 1, []byte("c"), []byte("/bin/c"), 0)
+		tb.Observe(int64(i+1), 1, []byte("c"), []byte("/bin/c"), 0)
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("20,000 insertions with eviction took %v", d)

@@ -8,185 +8,186 @@ import (
 	"github.com/whokilledit/linuxaudit/parser"
 )
 
-// summary builds the one-line human summary into e.sum (escaped later by
+// summary appends the one-line human summary of m to s (escaped later by
 // the document like every other string).
-func (e *Enricher) summary(v *view) {
-	s := e.sum[:0]
-	switch v.kind {
-	case "kill":
-		s = e.actor(s, v, true)
-		if v.outcome == "failure" {
+func (e *Enricher) summary(s []byte, m *Model) []byte {
+	switch m.Kind {
+	case KindKill:
+		s = e.actor(s, m, true)
+		if m.Outcome == OutcomeFailure {
 			s = append(s, " tried to send "...)
 		} else {
 			s = append(s, " sent "...)
 		}
-		if v.hasSig {
-			if v.sig == 0 {
+		if sig := &m.Signal; sig.Has {
+			if sig.Nr == 0 {
 				s = append(s, "signal 0 (existence check)"...)
-			} else if n := signalName(v.sig); n != "" {
+			} else if n := signalName(sig.Nr); n != "" {
 				s = append(s, n...)
 			} else {
 				s = append(s, "signal "...)
-				s = strconv.AppendInt(s, v.sig, 10)
+				s = strconv.AppendInt(s, sig.Nr, 10)
 			}
 		} else {
 			s = append(s, "a signal"...)
 		}
 		s = append(s, " to "...)
-		s = e.targetText(s, v)
-		if v.outcome == "failure" {
-			s = append(s, ": "...)
-			s = e.errText(s, v)
-		}
-	case "file":
-		s = e.fileSummary(s, v)
-	case "exec":
-		s = e.actor(s, v, false)
-		if v.outcome == "failure" {
+		s = targetText(s, m)
+		s = failure(s, m)
+	case KindFile:
+		s = e.fileSummary(s, m)
+	case KindExec:
+		s = e.actor(s, m, false)
+		if m.Outcome == OutcomeFailure {
 			s = append(s, " failed to execute "...)
 		} else {
 			s = append(s, " executed "...)
 		}
-		if v.hasArgs && e.args.Len() > 0 {
-			for i := 0; i < e.args.Len() && i < 32; i++ {
+		if a := m.Exec.Args; m.Exec.Valid && a.Len() > 0 {
+			for i := 0; i < a.Len() && i < 32; i++ {
 				if i > 0 {
 					s = append(s, ' ')
 				}
-				s = append(s, e.args.Arg(i)...)
+				s = append(s, a.Arg(i)...)
 			}
-		} else if len(v.exe) > 0 {
-			s = append(s, v.exe...)
+		} else if len(m.Process.Exe) > 0 {
+			s = append(s, m.Process.Exe...)
 		}
-		if v.outcome == "failure" {
-			s = append(s, ": "...)
-			s = e.errText(s, v)
-		}
-	case "syscall":
-		s = e.actor(s, v, false)
+		s = failure(s, m)
+	case KindSyscall:
+		s = e.actor(s, m, false)
 		s = append(s, " called "...)
-		if v.syscall != "" {
-			s = append(s, v.syscall...)
+		if m.Syscall.Name != "" {
+			s = append(s, m.Syscall.Name...)
 		} else {
 			s = append(s, "syscall "...)
-			s = strconv.AppendInt(s, v.nr, 10)
+			s = strconv.AppendInt(s, m.Syscall.Nr, 10)
 		}
-		if v.outcome == "failure" {
-			s = append(s, ": "...)
-			s = e.errText(s, v)
-		}
+		s = failure(s, m)
 	default:
-		s = e.userSummary(s, v)
+		s = msgSummary(s, m)
 	}
 	if len(s) > 1024 {
 		s = append(s[:1020], "..."...)
 	}
-	e.sum = s
+	return s
+}
+
+// failure appends ": ESRCH" (or ": exit N") to a failed syscall's summary.
+func failure(s []byte, m *Model) []byte {
+	if m.Outcome != OutcomeFailure {
+		return s
+	}
+	s = append(s, ": "...)
+	if m.Syscall.Errno != "" {
+		return append(s, m.Syscall.Errno...)
+	}
+	s = append(s, "exit "...)
+	return strconv.AppendInt(s, m.Syscall.Exit, 10)
 }
 
 // actor writes "pid 7885 \"sh xdkill.sh\" (/usr/bin/bash, parent 5533,
 // user root, unit x.service)".
-func (e *Enricher) actor(s []byte, v *view, withParent bool) []byte {
+func (e *Enricher) actor(s []byte, m *Model, withParent bool) []byte {
+	p := &m.Process
 	s = append(s, "pid "...)
-	s = strconv.AppendInt(s, v.pid, 10)
+	s = strconv.AppendInt(s, p.PID, 10)
 	s = append(s, ' ')
-	if len(v.argv) > 0 && !v.staleTitle() {
-		s = append(s, '"')
-		start := len(s)
-		s = append(s, v.argv...)
-		if len(s)-start > 200 {
-			s = append(s[:start+200], "..."...)
-		}
-		joinArgv(s[start:])
-		s = append(s, '"')
+	if len(p.Title) > 0 && !p.TitleStale {
+		s = appendQuoted(s, p.Title, 200)
 	} else {
-		s = append(s, v.comm...)
+		s = append(s, p.Comm...)
 	}
 	s = append(s, " ("...)
-	if len(v.exe) > 0 {
-		s = append(s, v.exe...)
+	if len(p.Exe) > 0 {
+		s = append(s, p.Exe...)
 		s = append(s, ", "...)
 	}
-	if withParent && v.ppid > 0 {
+	if withParent && p.PPID > 0 {
 		s = append(s, "parent "...)
-		s = strconv.AppendInt(s, v.ppid, 10)
-		if pp := e.procs.get(v.ppid); pp != nil && pp.comm != "" {
+		s = strconv.AppendInt(s, p.PPID, 10)
+		if pp := m.Parent; pp != nil && pp.Comm != "" {
 			s = append(s, ' ')
-			s = append(s, pp.comm...)
+			s = append(s, pp.Comm...)
 		}
 		s = append(s, ", "...)
 	}
 	s = append(s, "user "...)
-	if v.sys != nil {
-		if _, name, ok := e.idName(v.sys, "uid"); ok && len(name) > 0 {
-			s = append(s, name...)
+	if m.Syscall.Valid {
+		if uid := p.IDs[IDUid]; uid.Set && len(uid.Name) > 0 {
+			s = append(s, uid.Name...)
 		} else {
-			s = strconv.AppendInt(s, v.uid, 10)
+			s = strconv.AppendInt(s, uid.N, 10)
 		}
-		if a, name, ok := e.idName(v.sys, "auid"); ok && a != unsetID && a != v.uid && len(name) > 0 {
+		if a, uid := p.IDs[IDAuid], p.IDs[IDUid]; a.Set && a.N != unsetID && a.N != uid.N && len(a.Name) > 0 {
 			s = append(s, ", login "...)
-			s = append(s, name...)
+			s = append(s, a.Name...)
 		}
 	}
-	if p := e.procs.m[v.pid]; p != nil && p.unit != "" {
-		s = append(s, ", unit "...)
-		s = append(s, p.unit...)
-	}
-	if p := e.procs.m[v.pid]; p != nil && p.container != "" {
-		s = append(s, ", container "...)
-		c := p.container
-		if len(c) > 12 {
-			c = c[:12]
+	if k := p.Known; k != nil {
+		if k.Unit != "" {
+			s = append(s, ", unit "...)
+			s = append(s, k.Unit...)
 		}
-		s = append(s, c...)
+		if c := k.Container; c != "" {
+			s = append(s, ", container "...)
+			s = append(s, c[:min(len(c), 12)]...)
+		}
 	}
 	return append(s, ')')
 }
 
-func (e *Enricher) errText(s []byte, v *view) []byte {
-	if v.errno != "" {
-		return append(s, v.errno...)
+// appendQuoted appends a NUL separated argv as "a b c", cut after max
+// bytes with "...".
+func appendQuoted(s, argv []byte, max int) []byte {
+	s = append(s, '"')
+	start := len(s)
+	s = append(s, argv...)
+	if len(s)-start > max {
+		s = append(s[:start+max], "..."...)
 	}
-	s = append(s, "exit "...)
-	return strconv.AppendInt(s, v.exit, 10)
+	joinArgv(s[start:])
+	return append(s, '"')
 }
 
 // targetText writes the target of a kill: "pid 7677 (sh)", "process group
 // 4242 (5 processes: sleep, sleep, ...)".
-func (e *Enricher) targetText(s []byte, v *view) []byte {
-	switch v.scope {
-	case "process_group":
+func targetText(s []byte, m *Model) []byte {
+	t := &m.Target
+	switch t.Scope {
+	case ScopeProcessGroup:
 		s = append(s, "process group "...)
-		s = strconv.AppendInt(s, -v.targetArg, 10)
-	case "caller_group":
+		s = strconv.AppendInt(s, -t.PidArg, 10)
+	case ScopeCallerGroup:
 		s = append(s, "its own process group"...)
-	case "all":
+	case ScopeAll:
 		s = append(s, "every process it may signal"...)
-	case "pidfd":
-		if len(v.objs) == 0 && v.hasA[0] {
+	case ScopePidfd:
+		if len(t.Processes) == 0 && m.Syscall.HasA[0] {
 			s = append(s, "pidfd "...)
-			s = strconv.AppendUint(s, v.a[0], 10)
-			return s
+			return strconv.AppendUint(s, m.Syscall.A[0], 10)
 		}
 	}
-	if len(v.objs) == 1 && (v.scope == "process" || v.scope == "thread" || v.scope == "pidfd") {
-		return e.objText(s, v.objs[0])
+	single := t.Scope == ScopeProcess || t.Scope == ScopeThread || t.Scope == ScopePidfd
+	if len(t.Processes) == 1 && single {
+		return targetProcText(s, &t.Processes[0])
 	}
-	if len(v.objs) == 0 {
-		if v.scope == "process" || v.scope == "thread" {
+	if len(t.Processes) == 0 {
+		if t.Scope == ScopeProcess || t.Scope == ScopeThread {
 			s = append(s, "pid "...)
-			s = strconv.AppendInt(s, v.targetArg, 10)
-			if p := e.procs.get(v.targetArg); p != nil && p.comm != "" {
+			s = strconv.AppendInt(s, t.PidArg, 10)
+			if p := t.ArgProc; p != nil && p.Comm != "" {
 				s = append(s, " ("...)
-				s = append(s, p.comm...)
+				s = append(s, p.Comm...)
 				s = append(s, ')')
 			}
 		}
 		return s
 	}
 	s = append(s, " ("...)
-	s = strconv.AppendInt(s, int64(len(v.objs)), 10)
+	s = strconv.AppendInt(s, int64(len(t.Processes)), 10)
 	s = append(s, " processes: "...)
-	for i, o := range v.objs {
+	for i := range t.Processes {
 		if i == 5 {
 			s = append(s, ", ..."...)
 			break
@@ -194,193 +195,186 @@ func (e *Enricher) targetText(s []byte, v *view) []byte {
 		if i > 0 {
 			s = append(s, ", "...)
 		}
-		s = e.objText(s, o)
+		s = targetProcText(s, &t.Processes[i])
 	}
 	return append(s, ')')
 }
 
-func (e *Enricher) objText(s []byte, o *parser.Record) []byte {
-	pid, _ := fieldInt(o, "opid")
+func targetProcText(s []byte, t *TargetProc) []byte {
 	s = append(s, "pid "...)
-	s = strconv.AppendInt(s, pid, 10)
+	s = strconv.AppendInt(s, t.PID, 10)
 	s = append(s, " ("...)
-	if f, ok := o.Field("ocomm"); ok {
-		s, _ = o.Untrusted(s, f)
-	}
-	if p := e.procs.get(pid); p != nil {
-		if len(p.argv) > 0 {
+	s = append(s, t.Comm...)
+	if p := t.Known; p != nil {
+		if len(p.Argv) > 0 {
 			s = append(s, ": "...)
 			start := len(s)
-			s = append(s, p.argv...)
+			s = append(s, p.Argv...)
 			if len(s)-start > 120 {
 				s = append(s[:start+120], "..."...)
 			}
 			joinArgv(s[start:])
 		}
-		if p.unit != "" {
+		if p.Unit != "" {
 			s = append(s, ", unit "...)
-			s = append(s, p.unit...)
+			s = append(s, p.Unit...)
 		}
 	}
 	return append(s, ')')
 }
 
-// fileSummary: "sed (pid 4123, user root, unit deploy.service) replaced
+// fileSummary: "pid 4123 \"sed -i ...\" (/usr/bin/sed, user root) replaced
 // /etc/nginx/nginx.conf (renamed from /etc/nginx/sedAb12Cd)".
-func (e *Enricher) fileSummary(s []byte, v *view) []byte {
-	f := &v.file
-	s = e.actor(s, v, false)
-	if v.outcome == "failure" {
+func (e *Enricher) fileSummary(s []byte, m *Model) []byte {
+	f := &m.File
+	failed := m.Outcome == OutcomeFailure
+	s = e.actor(s, m, false)
+	if failed {
 		s = append(s, " failed to "...)
 	} else {
 		s = append(s, ' ')
 	}
-	verb := fileVerbs[v.outcome == "failure"][f.op]
-	if f.op == "rename" && f.replaced >= 0 && v.outcome != "failure" {
+	verb := fileOps[f.Op].done
+	if failed {
+		verb = fileOps[f.Op].failed
+	} else if f.Op == OpRename && f.Replaced >= 0 {
 		verb = "replaced"
 	}
 	s = append(s, verb...)
 	s = append(s, ' ')
-	s = e.itemText(s, f, f.primary)
-	switch f.op {
-	case "write":
+	s = itemText(s, f, f.Primary)
+	switch f.Op {
+	case OpWrite:
 		s = append(s, " for writing"...)
-	case "append":
+	case OpAppend:
 		s = append(s, " for append"...)
-	case "read":
+	case OpRead:
 		s = append(s, " for reading"...)
-	case "symlink":
-		if f.target >= 0 {
-			it := &f.items[f.target]
+	case OpSymlink:
+		if f.LinkTarget >= 0 {
 			s = append(s, " -> "...)
-			s = append(s, f.buf[it.name[0]:it.name[1]]...)
+			s = append(s, f.Items[f.LinkTarget].Name...)
 		}
-	case "rename":
-		if f.from >= 0 {
+	case OpRename:
+		if f.From >= 0 {
 			s = append(s, " (renamed from "...)
-			s = e.itemText(s, f, f.from)
+			s = itemText(s, f, f.From)
 			s = append(s, ')')
 		}
-	case "chmod":
-		if f.primary >= 0 {
-			if m, ok := f.items[f.primary].rec.Value("mode"); ok {
-				if mv, err := strconv.ParseUint(string(m), 8, 32); err == nil {
-					s = append(s, " from "...)
-					s = appendOctal(s, mv&0o7777)
-				}
-			}
+	case OpChmod:
+		if f.Primary >= 0 && f.Items[f.Primary].HasMode {
+			s = append(s, " from "...)
+			s = appendOctal(s, f.Items[f.Primary].Mode&0o7777)
 		}
-		if f.hasMode {
+		if f.HasMode {
 			s = append(s, " to "...)
-			s = appendOctal(s, f.newMode)
+			s = appendOctal(s, f.NewMode)
 		}
-	case "chown":
-		if f.hasOwner {
+	case OpChown:
+		if f.HasOwner {
 			s = append(s, " to "...)
-			if f.newUID == -1 {
-				s = append(s, '-')
-			} else if n := e.ids.user(uint64(f.newUID)); n != "" {
-				s = append(s, n...)
-			} else {
-				s = strconv.AppendInt(s, f.newUID, 10)
-			}
+			s = appendOwner(s, f.NewUID, f.NewUser)
 			s = append(s, ':')
-			if f.newGID == -1 {
-				s = append(s, '-')
-			} else if n := e.ids.group(uint64(f.newGID)); n != "" {
-				s = append(s, n...)
-			} else {
-				s = strconv.AppendInt(s, f.newGID, 10)
-			}
+			s = appendOwner(s, f.NewGID, f.NewGroup)
 		}
 	}
-	if v.outcome == "failure" {
-		s = append(s, ": "...)
-		s = e.errText(s, v)
-	}
-	return s
+	return failure(s, m)
 }
 
-func (e *Enricher) itemText(s []byte, f *fileOp, i int) []byte {
+// appendOwner writes a chown id: - for unchanged (-1), else its name or
+// number.
+func appendOwner(s []byte, id int64, name []byte) []byte {
+	switch {
+	case id == -1:
+		return append(s, '-')
+	case name != nil:
+		return append(s, name...)
+	}
+	return strconv.AppendInt(s, id, 10)
+}
+
+func itemText(s []byte, f *File, i int) []byte {
 	if i < 0 {
-		if f.hasFD {
+		if f.HasFD {
 			s = append(s, "fd "...)
-			return strconv.AppendInt(s, f.fd, 10)
+			return strconv.AppendInt(s, f.FD, 10)
 		}
 		return append(s, "a file"...)
 	}
-	it := &f.items[i]
-	if it.nametype == "PARENT" {
+	it := &f.Items[i]
+	if it.Nametype == "PARENT" {
 		s = append(s, "in directory "...)
 	}
 	switch {
-	case it.resolved:
-		s = append(s, f.buf[it.path[0]:it.path[1]]...)
-	case it.name[1] > it.name[0]:
-		s = append(s, f.buf[it.name[0]:it.name[1]]...)
-		if it.dirfd != atFDCWD {
+	case it.Path != nil:
+		s = append(s, it.Path...)
+	case len(it.Name) > 0:
+		s = append(s, it.Name...)
+		if it.DirFD != atFDCWD {
 			s = append(s, " (relative to dir fd "...)
-			s = strconv.AppendInt(s, it.dirfd, 10)
+			s = strconv.AppendInt(s, it.DirFD, 10)
 			s = append(s, ')')
 		}
 	default:
 		s = append(s, "inode "...)
-		n, _ := fieldInt(it.rec, "inode")
-		s = strconv.AppendInt(s, n, 10)
+		s = strconv.AppendInt(s, it.Inode, 10)
 	}
 	return s
 }
 
-// userSummary: "USER_AUTH pid 32445 (/usr/bin/su, user root):
+// msgSummary: "USER_AUTH by pid 32445 (/usr/bin/su) user root
 // op=PAM:authentication acct=auditvictim res=success".
-func (e *Enricher) userSummary(s []byte, v *view) []byte {
-	if len(v.ev.Records) == 0 {
+func msgSummary(s []byte, m *Model) []byte {
+	if len(m.Event.Records) == 0 {
 		return s
 	}
-	r := &v.ev.Records[0]
-	s = append(s, r.Name()...)
-	if v.pid > 0 {
+	g := &m.Msg
+	s = append(s, g.TypeName...)
+	if m.Process.PID > 0 {
 		s = append(s, " by pid "...)
-		s = strconv.AppendInt(s, v.pid, 10)
+		s = strconv.AppendInt(s, m.Process.PID, 10)
 	}
-	if f, ok := r.Field("exe"); ok {
+	if g.HasExe {
 		s = append(s, " ("...)
-		s, _ = r.Untrusted(s, f)
+		s = append(s, g.Exe...)
 		s = append(s, ')')
 	}
-	if _, name, ok := e.idName(r, "uid"); ok && len(name) > 0 {
+	if g.UID.Set && len(g.UID.Name) > 0 {
 		s = append(s, " user "...)
-		s = append(s, name...)
+		s = append(s, g.UID.Name...)
 	}
-	for _, k := range [...]string{"op", "acct", "res", "cmd"} {
-		if f, ok := r.Field(k); ok {
+	for _, k := range [...]struct {
+		key string
+		v   []byte
+		has bool
+	}{{"op", g.Op, g.HasOp}, {"acct", g.Acct, g.HasAcct}, {"res", g.Res, g.HasRes}, {"cmd", g.Cmd, g.HasCmd}} {
+		if k.has {
 			s = append(s, ' ')
-			s = append(s, k...)
+			s = append(s, k.key...)
 			s = append(s, '=')
-			s, _ = r.Untrusted(s, f)
+			s = append(s, k.v...)
 		}
 	}
 	return s
 }
 
 // sockaddr decodes a SOCKADDR record's saddr.
-func (e *Enricher) sockaddr(doc *Document, r *parser.Record) {
+func (e *Enricher) sockaddr(r *parser.Record) Socket {
 	hx, ok := r.Value("saddr")
 	if !ok {
-		return
+		return Socket{}
 	}
 	b, ok := parser.DecodeHex(e.tmp[:0], hx)
 	if !ok || len(b) < 2 {
-		return
+		return Socket{}
 	}
 	e.tmp = b
-	fam := binary.LittleEndian.Uint16(b)
-	switch fam {
+	s := Socket{Valid: true, Family: binary.LittleEndian.Uint16(b), NlPid: -1}
+	switch s.Family {
 	case 1:
-		doc.Str("family", "local")
 		p := b[2:]
 		if len(p) > 0 && p[0] == 0 {
-			doc.Bool("abstract", true)
+			s.Abstract = true
 			p = p[1:]
 		}
 		for i, c := range p {
@@ -389,37 +383,22 @@ func (e *Enricher) sockaddr(doc *Document, r *parser.Record) {
 				break
 			}
 		}
-		doc.StrBytes("path", p)
+		s.Path = e.m.arena.copy(p)
 	case 2:
-		doc.Str("family", "inet")
 		if len(b) >= 8 {
-			doc.Int("port", int64(binary.BigEndian.Uint16(b[2:])))
-			doc.Str("addr", netip.AddrFrom4([4]byte(b[4:8])).String())
+			s.Port = int64(binary.BigEndian.Uint16(b[2:]))
+			s.Addr = netip.AddrFrom4([4]byte(b[4:8])).String()
 		}
 	case 10:
-		doc.Str("family", "inet6")
 		if len(b) >= 24 {
-			doc.Int("port", int64(binary.BigEndian.Uint16(b[2:])))
-			doc.Str("addr", netip.AddrFrom16([16]byte(b[8:24])).String())
+			s.Port = int64(binary.BigEndian.Uint16(b[2:]))
+			s.Addr = netip.AddrFrom16([16]byte(b[8:24])).String()
 		}
 	case 16:
-		doc.Str("family", "netlink")
 		if len(b) >= 12 {
-			doc.Int("nl_pid", int64(binary.LittleEndian.Uint32(b[4:])))
-			doc.Int("nl_groups", int64(binary.LittleEndian.Uint32(b[8:])))
+			s.NlPid = int64(binary.LittleEndian.Uint32(b[4:]))
+			s.NlGroups = int64(binary.LittleEndian.Uint32(b[8:]))
 		}
-	default:
-		doc.Int("family_nr", int64(fam))
 	}
-}
-
-var fileVerbs = map[bool]map[string]string{
-	false: {"create": "created", "write": "opened", "append": "opened", "truncate-open": "truncated", "read": "opened",
-		"delete": "deleted", "rmdir": "removed directory", "rename": "renamed", "link": "linked", "symlink": "created symlink",
-		"chmod": "changed mode of", "chown": "changed owner of", "xattr": "changed extended attributes of",
-		"times": "changed times of", "truncate": "truncated", "mkdir": "created directory", "mknod": "created node", "access": "accessed"},
-	true: {"create": "create", "write": "open", "append": "open", "truncate-open": "truncate", "read": "open",
-		"delete": "delete", "rmdir": "remove directory", "rename": "rename", "link": "link", "symlink": "create symlink",
-		"chmod": "change mode of", "chown": "change owner of", "xattr": "change extended attributes of",
-		"times": "change times of", "truncate": "truncate", "mkdir": "create directory", "mknod": "create node", "access": "access"},
+	return s
 }

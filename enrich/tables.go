@@ -15,6 +15,11 @@ type archInfo struct {
 
 var arches = map[uint32]*archInfo{}
 
+// syscallNames holds the syscall names of every architecture.
+var syscallNames = map[string]bool{}
+
+func knownSyscall(name string) bool { return syscallNames[name] }
+
 func init() {
 	for a, name := range auparse.AuditArchNames {
 		info := &archInfo{name: name, bits32: uint32(a)&0x80000000 == 0}
@@ -30,6 +35,7 @@ func init() {
 				if n >= 0 && n <= max {
 					info.syscalls[n] = s
 				}
+				syscallNames[s] = true
 			}
 		}
 		arches[uint32(a)] = info

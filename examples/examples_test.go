@@ -23,6 +23,7 @@ import (
 	"github.com/elastic/go-libaudit/v2/rule/flags"
 	"gopkg.in/yaml.v3"
 
+	"github.com/whokilledit/linuxaudit/encode"
 	"github.com/whokilledit/linuxaudit/enrich"
 	"github.com/whokilledit/linuxaudit/internal/corpus"
 	"github.com/whokilledit/linuxaudit/parser"
@@ -482,8 +483,8 @@ func liveFields(t *testing.T, schema string) map[string]bool {
 		t.Fatal(err)
 	}
 	var out []byte
-	var doc enrich.Document
-	corr := parser.New(parser.Config{Timeout: 2e9, MaxInFlight: 4096}, func(ev *parser.Event) {
+	var doc encode.Document
+	corr := parser.NewCorrelator(parser.Config{Timeout: 2e9, MaxInFlight: 4096}, func(ev *parser.Event) {
 		if enr.Enrich(ev, &doc) {
 			out = append(doc.AppendJSON(out), '\n')
 		}

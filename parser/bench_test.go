@@ -40,7 +40,7 @@ func BenchmarkParseCorrelate(b *testing.B) {
 			lines := benchLines(b, name)
 			var r Record
 			events := 0
-			c := New(Config{}, func(*Event) { events++ })
+			c := NewCorrelator(Config{}, func(*Event) { events++ })
 			b.ReportAllocs()
 			b.ResetTimer()
 			n := 0

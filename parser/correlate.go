@@ -92,9 +92,9 @@ func (c *Correlator) OpenPositions(fn func(pos uint64)) {
 	}
 }
 
-// New returns a correlator that calls emit for every event it closes. The
-// event is only valid during the call.
-func New(cfg Config, emit func(*Event)) *Correlator {
+// NewCorrelator returns a correlator that calls emit for every event it
+// closes. The event is only valid during the call.
+func NewCorrelator(cfg Config, emit func(*Event)) *Correlator {
 	cfg.defaults()
 	return &Correlator{
 		cfg:     cfg,
@@ -120,7 +120,7 @@ func (c *Correlator) ParseError() { c.stats.ParseErrors++ }
 
 // Add files one parsed record into its event and emits every event this
 // closes. The record is copied; the caller may reuse its line.
-func (c *Correlator) Add(r *Record) { c.AddAt(r, 0) }
+func (c *Correlator) Add(r *Record) { c.AddAt(r, NoPos) }
 
 // AddAt is Add for a record read at a source position pos (an opaque
 // number, e.g. a file offset); the event remembers the position of its

@@ -93,7 +93,7 @@ func TestCorpusEvents(t *testing.T) {
 			lines := corpus.Lines(name)
 			_, want := distinctKeys(t, lines)
 			var got []collected
-			c := New(Config{}, collect(&got))
+			c := NewCorrelator(Config{}, collect(&got))
 			feed(t, c, lines)
 			c.Flush()
 			sameEvents(t, got, want)
@@ -112,7 +112,7 @@ func TestCorpusEvents(t *testing.T) {
 
 func TestSeedEvent(t *testing.T) {
 	var got []collected
-	c := New(Config{}, collect(&got))
+	c := NewCorrelator(Config{}, collect(&got))
 	feed(t, c, corpus.Lines(corpus.Seed))
 	if len(got) != 1 || len(got[0].lines) != 3 || got[0].reason != ReasonProctitle || got[0].key != "|1695710251.567:366042" {
 		t.Fatalf("%+v", got)
@@ -124,7 +124,7 @@ func TestSeedEvent(t *testing.T) {
 func findEvent(t *testing.T, name string, match func(*Event) bool, use func(*Event)) {
 	t.Helper()
 	found := false
-	c := New(Config{}, func(e *Event) {
+	c := NewCorrelator(Config{}, func(e *Event) {
 		if !found && match(e) {
 			found = true
 			use(e)
@@ -204,7 +204,7 @@ func TestExecveOutOfOrderAndMissing(t *testing.T) {
 		`type=PROCTITLE msg=audit(1700000000.000:10): proctitle=78`,
 	}
 	var a Args
-	c := New(Config{}, func(e *Event) {
+	c := NewCorrelator(Config{}, func(e *Event) {
 		e.ExecveArgs(&a)
 	})
 	for _, l := range lines {
@@ -224,7 +224,7 @@ func TestGroupKill(t *testing.T) {
 	}
 	lines = append(lines, seed[2])
 	var got []collected
-	c := New(Config{}, collect(&got))
+	c := NewCorrelator(Config{}, collect(&got))
 	feed(t, c, lines)
 	if len(got) != 1 || len(got[0].lines) != 202 {
 		t.Fatalf("%d events, first with %d records", len(got), len(got[0].lines))
@@ -257,7 +257,7 @@ func TestInterleavedAndOutOfOrder(t *testing.T) {
 		}
 	}
 	var got []collected
-	c := New(Config{}, collect(&got))
+	c := NewCorrelator(Config{}, collect(&got))
 	feed(t, c, shuffled)
 	c.Flush()
 	sameEvents(t, got, want)
@@ -275,7 +275,7 @@ func TestDuplicates(t *testing.T) {
 		doubled = append(doubled, l, l)
 	}
 	var got []collected
-	c := New(Config{}, collect(&got))
+	c := NewCorrelator(Config{}, collect(&got))
 	feed(t, c, doubled)
 	c.Flush()
 	sameEvents(t, got, want)
@@ -288,7 +288,7 @@ func TestDuplicates(t *testing.T) {
 // A finished event is emitted at once, even with an older one still open.
 func TestNoHeadOfLineBlocking(t *testing.T) {
 	var got []collected
-	c := New(Config{Timeout: time.Hour}, collect(&got))
+	c := NewCorrelator(Config{Timeout: time.Hour}, collect(&got))
 	c.Add(mustParse(t, `type=CONFIG_CHANGE msg=audit(1700000000.000:1): auid=0 ses=1 op=set audit_enabled=1 old=1 res=1`))
 	c.Add(mustParse(t, `type=SYSCALL msg=audit(1700000000.001:2): arch=c000003e syscall=62 success=yes exit=0 a0=1 a1=9 pid=5 comm="kill"`))
 	c.Add(mustParse(t, `type=PROCTITLE msg=audit(1700000000.001:2): proctitle=6B696C6C`))
@@ -303,7 +303,7 @@ func TestNoHeadOfLineBlocking(t *testing.T) {
 
 func TestTimeouts(t *testing.T) {
 	var got []collected
-	c := New(Config{Timeout: 2 * time.Second}, collect(&got))
+	c := NewCorrelator(Config{Timeout: 2 * time.Second}, collect(&got))
 	c.Add(mustParse(t, `type=CONFIG_CHANGE msg=audit(1700000000.000:1): auid=0 ses=1 op=set audit_enabled=1 old=1 res=1`))
 	c.Add(mustParse(t, `type=SYSCALL msg=audit(1700000001.000:2): arch=c000003e syscall=1 success=yes exit=0 pid=5`))
 	if len(got) != 0 {
@@ -348,7 +348,7 @@ func TestSerialWrapAndDaemonRecords(t *testing.T) {
 		`type=PROCTITLE msg=audit(1700000900.000:0): proctitle=6B696C6C`,
 	}
 	var got []collected
-	c := New(Config{}, collect(&got))
+	c := NewCorrelator(Config{}, collect(&got))
 	for _, l := range lines {
 		c.Add(mustParse(t, l))
 	}
@@ -368,7 +368,7 @@ func TestNetlinkWithEOE(t *testing.T) {
 	lines := corpus.Lines(corpus.Raw)
 	order, want := distinctKeys(t, lines)
 	var got []collected
-	c := New(Config{}, collect(&got))
+	c := NewCorrelator(Config{}, collect(&got))
 	var r Record
 	for _, k := range order {
 		for _, l := range want[k] {
@@ -409,7 +409,7 @@ func typeOf(t *testing.T, line string) uint16 {
 // The number of open events never exceeds MaxInFlight; the oldest goes.
 func TestBoundedInFlight(t *testing.T) {
 	var got []collected
-	c := New(Config{MaxInFlight: 10, Timeout: time.Hour}, collect(&got))
+	c := NewCorrelator(Config{MaxInFlight: 10, Timeout: time.Hour}, collect(&got))
 	for i := 0; i < 100; i++ {
 		c.Add(mustParse(t, fmt.Sprintf(`type=SYSCALL msg=audit(1700000000.000:%d): arch=c000003e syscall=1 success=yes exit=0 pid=5`, i+1)))
 		if c.Stats().InFlight > 10 {
@@ -424,7 +424,7 @@ func TestBoundedInFlight(t *testing.T) {
 
 func TestEventSizeBound(t *testing.T) {
 	var got []collected
-	c := New(Config{MaxEventRecords: 5}, collect(&got))
+	c := NewCorrelator(Config{MaxEventRecords: 5}, collect(&got))
 	c.Add(mustParse(t, `type=SYSCALL msg=audit(1700000000.000:1): arch=c000003e syscall=62 success=yes exit=0 a0=0 a1=9 pid=5`))
 	for i := 0; i < 10; i++ {
 		c.Add(mustParse(t, fmt.Sprintf(`type=OBJ_PID msg=audit(1700000000.000:1): opid=%d ocomm="x"`, i+100)))
@@ -440,7 +440,7 @@ func TestCorrelatorSteadyStateAllocations(t *testing.T) {
 	lines := corpus.Lines(corpus.Enriched)
 	var r Record
 	n := 0
-	c := New(Config{}, func(*Event) { n++ })
+	c := NewCorrelator(Config{}, func(*Event) { n++ })
 	run := func(shift int64) {
 		for _, l := range lines {
 			_ = Parse(l, &r)
@@ -465,7 +465,7 @@ func FuzzCorrelate(f *testing.F) {
 	f.Add(bytes.Join(corpus.Lines(corpus.Enriched)[100:140], []byte("\n")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var a Args
-		c := New(Config{MaxInFlight: 8, MaxEventRecords: 64, Recent: 64}, func(e *Event) {
+		c := NewCorrelator(Config{MaxInFlight: 8, MaxEventRecords: 64, Recent: 64}, func(e *Event) {
 			e.ExecveArgs(&a)
 			for i := range e.Records {
 				r := &e.Records[i]
@@ -494,7 +494,7 @@ func FuzzCorrelate(f *testing.F) {
 // so their timeout counts from when it caught up, not from before.
 func TestStampDefersTimeout(t *testing.T) {
 	var got []*Event
-	c := New(Config{Timeout: 2 * time.Second}, func(e *Event) { got = append(got, e) })
+	c := NewCorrelator(Config{Timeout: 2 * time.Second}, func(e *Event) { got = append(got, e) })
 	t0 := time.Unix(1700000000, 0)
 	c.Tick(t0)
 	var r Record
@@ -518,7 +518,7 @@ func TestStampDefersTimeout(t *testing.T) {
 func TestCopyTo(t *testing.T) {
 	var copies []*Event
 	var want []string
-	c := New(Config{}, func(e *Event) {
+	c := NewCorrelator(Config{}, func(e *Event) {
 		cp := &Event{}
 		e.CopyTo(cp)
 		copies = append(copies, cp)

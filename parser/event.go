@@ -51,6 +51,10 @@ type recSpan struct {
 	hash           uint64
 }
 
+// NoPos is the position of records that come from no source position
+// (Add, out-of-band records).
+const NoPos = ^uint64(0)
+
 // Event is the set of records of one audit event, (node, time, serial). It
 // is valid only during the emit callback; the correlator reuses it after.
 type Event struct {
@@ -62,7 +66,8 @@ type Event struct {
 	// Dropped counts records of this event the correlator did not keep
 	// because the event exceeded MaxEventRecords or MaxEventBytes.
 	Dropped int
-	// Pos is the source position of the event's first record (AddAt).
+	// Pos is the source position of the event's first record (AddAt), or
+	// NoPos.
 	Pos uint64
 
 	key      eventKey

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/whokilledit/linuxaudit/encode"
 	"github.com/whokilledit/linuxaudit/enrich"
 	"github.com/whokilledit/linuxaudit/parser"
 )
@@ -35,7 +36,7 @@ type core struct {
 	rec  parser.Record
 	corr *parser.Correlator
 	enr  *enrich.Enricher
-	doc  enrich.Document
+	doc  encode.Document
 	enc  []byte
 	out  func(enc []byte, ev *parser.Event)
 
@@ -64,7 +65,7 @@ func newCore(cfg Config, liveProc bool, out func(enc []byte, ev *parser.Event)) 
 		return nil, err
 	}
 	c := &core{cfg: cfg, enr: enr, out: out}
-	c.corr = parser.New(parser.Config{Timeout: cfg.EventTimeout, MaxInFlight: cfg.MaxInFlight}, c.emit)
+	c.corr = parser.NewCorrelator(parser.Config{Timeout: cfg.EventTimeout, MaxInFlight: cfg.MaxInFlight}, c.emit)
 	return c, nil
 }
 
@@ -237,7 +238,7 @@ func NewBatch(cfg Config, w io.Writer) (*Batch, error) {
 		b.stage = s
 		// The correlator hands copies to the stage; the stage's goroutine
 		// runs the core's emit (enrich, encode, write) in order.
-		c.corr = parser.New(parser.Config{Timeout: cfg.EventTimeout, MaxInFlight: cfg.MaxInFlight}, s.emit)
+		c.corr = parser.NewCorrelator(parser.Config{Timeout: cfg.EventTimeout, MaxInFlight: cfg.MaxInFlight}, s.emit)
 		go func() {
 			defer close(s.done)
 			for bt := range s.full {
@@ -385,7 +386,7 @@ type Live struct {
 	delivered, dropped, skipped atomic.Uint64
 	pausedFlag                  atomic.Bool
 	extraMu                     sync.Mutex // builds out-of-band records (loss, stats)
-	extraDoc                    enrich.Document
+	extraDoc                    encode.Document
 	ackMu                       sync.Mutex
 	acked, ackBuf               []entry
 	ackNew                      bool
@@ -449,7 +450,7 @@ func Start(cfg Config, log Logger) (*Live, error) {
 		st := newEvStage(true)
 		l.stage = st
 		c := l.c
-		c.corr = parser.New(parser.Config{Timeout: cfg.EventTimeout, MaxInFlight: cfg.MaxInFlight}, st.emit)
+		c.corr = parser.NewCorrelator(parser.Config{Timeout: cfg.EventTimeout, MaxInFlight: cfg.MaxInFlight}, st.emit)
 		go func() {
 			defer close(st.done)
 			// The enricher's /proc scan must run while idle too, so that
@@ -727,7 +728,7 @@ func (l *Live) lossRecord(delta, total uint64) {
 
 // extraHeader starts an out-of-band record (loss, stats) stamped now, with
 // event.kind (and event.action when given). Call with extraMu held.
-func (l *Live) extraHeader(kind, action string) *enrich.Document {
+func (l *Live) extraHeader(kind, action string) *encode.Document {
 	d := &l.extraDoc
 	d.Reset()
 	now := time.Now()
@@ -742,7 +743,7 @@ func (l *Live) extraHeader(kind, action string) *enrich.Document {
 	return d
 }
 
-func (l *Live) putExtra(d *enrich.Document) {
+func (l *Live) putExtra(d *encode.Document) {
 	var b []byte
 	if l.cfg.JSON {
 		b = append(d.AppendJSON(nil), '\n')

@@ -1,4 +1,6 @@
-package enrich
+// Package encode writes documents, ordered trees of keys and values, as JSON
+// lines or as Fluent Bit msgpack entries. It knows nothing of audit.
+package encode
 
 import (
 	"encoding/binary"
@@ -7,8 +9,8 @@ import (
 	"unicode/utf8"
 )
 
-// Document is one output record: an ordered tree of keys and values built
-// by the enricher and encoded as JSON (CLI) or msgpack (Fluent Bit). It is
+// Document is one output record: an ordered tree of keys and values,
+// encoded as JSON (CLI) or msgpack (Fluent Bit). It is
 // reused from event to event, so building and encoding one does not
 // allocate in steady state.
 //
@@ -124,9 +126,9 @@ func (d *Document) StrBytes(key string, v []byte) {
 	n.off, n.n, n.plain = int32(off), int32(len(d.buf)-off), plain
 }
 
-// strTrusted adds a string known to be safe (our own constants and
-// numbers), without escaping.
-func (d *Document) strTrusted(key string, v []byte) {
+// Trusted adds a string known to be safe (the caller's own constants and
+// numbers: printable ASCII without '"' or '\\'), without escaping.
+func (d *Document) Trusted(key string, v []byte) {
 	off := len(d.buf)
 	d.buf = append(d.buf, v...)
 	n := d.leaf(key, kString)
@@ -240,12 +242,25 @@ func appendJSONString[S string | []byte](dst []byte, s S) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendKey writes "key":. Keys are our constants or field names the
-// enricher made safe (internKey), so they are copied as they are.
+// appendKey writes "key":. Keys are the caller's constants or names made
+// safe with SafeKey, so they are copied as they are.
 func appendKey(dst []byte, k string) []byte {
 	dst = append(dst, '"')
 	dst = append(dst, k...)
 	return append(dst, '"', ':')
+}
+
+// SafeKey appends key to dst with every byte that is not printable ASCII,
+// '"' or '\\' replaced by '_': a name from the input, made fit to be a key.
+func SafeKey(dst, key []byte) []byte {
+	for _, c := range key {
+		if safeByte[c] && c != '"' {
+			dst = append(dst, c)
+		} else {
+			dst = append(dst, '_')
+		}
+	}
+	return dst
 }
 
 // safeByte marks the bytes appendSafe copies as they are.

@@ -1,0 +1,554 @@
+package enrich
+
+import (
+	"strconv"
+
+	"github.com/whokilledit/linuxaudit/encode"
+	"github.com/whokilledit/linuxaudit/parser"
+)
+
+// writeDefault writes the default schema of m.
+func (e *Enricher) writeDefault(m *Model, doc *encode.Document) {
+	ev := m.Event
+	e.ts = e.appendTime(e.ts[:0], ev.Sec, ev.Msec)
+	doc.Trusted("@timestamp", e.ts)
+	doc.StrBytes("summary", e.sum)
+
+	doc.Object("event")
+	e.tmp = appendID(e.tmp[:0], ev)
+	doc.StrBytes("id", e.tmp)
+	if n := ev.Node(); len(n) > 0 {
+		doc.StrBytes("node", n)
+	}
+	doc.Int("time", ev.Sec)
+	doc.Int("msec", int64(ev.Msec))
+	doc.Uint("serial", uint64(ev.Serial))
+	doc.Str("kind", m.Kind.String())
+	if m.Category != "" {
+		doc.Str("category", m.Category)
+	}
+	doc.Str("action", m.Action)
+	doc.Str("outcome", m.Outcome.String())
+	doc.Array("records")
+	for i := range ev.Records {
+		doc.Str("", ev.Records[i].Name())
+	}
+	doc.End()
+	if !ev.Reason.Complete() {
+		doc.Bool("complete", false)
+		doc.Str("closed_by", ev.Reason.String())
+	}
+	if ev.Dropped > 0 {
+		doc.Int("dropped_records", int64(ev.Dropped))
+	}
+	doc.End()
+
+	e.hostAndKeys(m, doc, "key")
+
+	if m.Syscall.Valid {
+		writeSyscall(&m.Syscall, doc)
+		e.writeProcess(m, doc)
+	}
+	switch m.Kind {
+	case KindKill:
+		e.writeKill(m, doc)
+	case KindFile:
+		e.writeFile(&m.File, doc)
+	}
+	if m.Exec.Valid {
+		writeExec(m.Exec.Args, doc)
+	}
+	e.writeData(m, doc)
+	if e.cfg.Raw {
+		writeRaw(ev, doc)
+	}
+}
+
+// hostAndKeys writes host.name (the log's node=, else the configured host
+// name) and the audit keys as an array under keysField.
+func (e *Enricher) hostAndKeys(m *Model, doc *encode.Document, keysField string) {
+	if n := m.Event.Node(); len(n) > 0 {
+		doc.Object("host")
+		doc.StrBytes("name", n)
+		doc.End()
+	} else if e.cfg.Hostname != "" {
+		doc.Object("host")
+		doc.Str("name", e.cfg.Hostname)
+		doc.End()
+	}
+	if len(m.Keys) > 0 {
+		doc.Array(keysField)
+		for _, k := range m.Keys {
+			doc.StrBytes("", k)
+		}
+		doc.End()
+	}
+}
+
+func writeRaw(ev *parser.Event, doc *encode.Document) {
+	doc.Array("raw")
+	for i := range ev.Records {
+		doc.StrBytes("", ev.Records[i].Line)
+	}
+	doc.End()
+}
+
+// appendID appends the event id: [node:]sec.msec:serial.
+func appendID(dst []byte, ev *parser.Event) []byte {
+	if n := ev.Node(); len(n) > 0 {
+		dst = append(dst, n...)
+		dst = append(dst, ':')
+	}
+	dst = strconv.AppendInt(dst, ev.Sec, 10)
+	ms := ev.Msec
+	dst = append(dst, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), ':')
+	return strconv.AppendUint(dst, uint64(ev.Serial), 10)
+}
+
+func writeSyscall(s *Syscall, doc *encode.Document) {
+	doc.Object("syscall")
+	if s.Arch != "" {
+		doc.Str("arch", s.Arch)
+	} else if s.ArchRaw != nil {
+		doc.StrBytes("arch", s.ArchRaw)
+	}
+	doc.Int("nr", s.Nr)
+	if s.Name != "" {
+		doc.Str("name", s.Name)
+	}
+	if s.Success >= 0 {
+		doc.Bool("success", s.Success == 1)
+	}
+	if s.HasExit {
+		doc.Int("exit", s.Exit)
+		if s.Errno != "" {
+			doc.Str("errno", s.Errno)
+		}
+	}
+	for i, k := range [4]string{"a0", "a1", "a2", "a3"} {
+		if s.HasA[i] {
+			doc.Uint(k, s.A[i])
+		}
+	}
+	if s.HasItems {
+		doc.Int("items", s.Items)
+	}
+	doc.End()
+}
+
+// writeID writes an id under key and its name under nameKey.
+func writeID(doc *encode.Document, key, nameKey string, id ID) {
+	if !id.Set {
+		return
+	}
+	doc.Int(key, id.N)
+	if len(id.Name) > 0 {
+		doc.StrBytes(nameKey, id.Name)
+	}
+}
+
+// writeProcess writes the caller with its parent and ancestors.
+func (e *Enricher) writeProcess(m *Model, doc *encode.Document) {
+	p := &m.Process
+	doc.Object("process")
+	doc.Int("pid", p.PID)
+	doc.Int("ppid", p.PPID)
+	if p.Comm != nil {
+		doc.StrBytes("comm", p.Comm)
+	}
+	if p.Exe != nil {
+		doc.StrBytes("exe", p.Exe)
+	}
+	if len(p.Argv) > 0 {
+		e.writeArgv(doc, p.Argv)
+		if len(p.Title) > 0 && p.TitleStale {
+			// The kernel caches a task's PROCTITLE at its first audited
+			// event and keeps it across execve: trust comm and exe.
+			doc.Bool("cmdline_stale", true)
+		}
+	}
+	if p.Cwd != nil {
+		doc.StrBytes("cwd", p.Cwd)
+	}
+	for i := range p.IDs {
+		if i == IDFsgid+1 {
+			break
+		}
+		writeID(doc, idKeys[i].key, idKeys[i].name, p.IDs[i])
+	}
+	if p.TTY != nil {
+		doc.StrBytes("tty", p.TTY)
+	}
+	if p.HasSes {
+		doc.Int("ses", p.Ses)
+	}
+	if p.Subj != nil {
+		doc.StrBytes("subj", p.Subj)
+	}
+	if k := p.Known; k != nil {
+		if k.Unit != "" {
+			doc.Str("unit", k.Unit)
+		}
+		if k.Container != "" {
+			doc.Str("container", k.Container)
+		}
+	}
+	if p.PPID > 0 {
+		doc.Object("parent")
+		doc.Int("pid", p.PPID)
+		if m.Parent != nil {
+			e.writeProc(doc, m.Parent)
+		}
+		doc.End()
+		if e.cfg.AncestryDepth > 0 && m.Parent != nil {
+			doc.Array("ancestors")
+			for _, a := range m.Ancestors {
+				doc.Object("")
+				doc.Int("pid", a.PID)
+				if a.Proc != nil {
+					e.writeProc(doc, a.Proc)
+				}
+				doc.End()
+			}
+			doc.End()
+		}
+	}
+	doc.End()
+}
+
+// writeProc writes what the process table knows of a process.
+func (e *Enricher) writeProc(doc *encode.Document, p *Proc) {
+	if p.PPID > 0 {
+		doc.Int("ppid", p.PPID)
+	}
+	if p.Comm != "" {
+		doc.Str("comm", p.Comm)
+	}
+	if p.Exe != "" {
+		doc.Str("exe", p.Exe)
+	}
+	if len(p.Argv) > 0 {
+		e.writeCmdline(doc, "cmdline", p.Argv)
+	}
+	if p.UID >= 0 {
+		doc.Int("uid", p.UID)
+		if s := e.userName(p.UID); s != "" {
+			doc.Str("user", s)
+		}
+	}
+	if p.Unit != "" {
+		doc.Str("unit", p.Unit)
+	}
+	if p.Container != "" {
+		doc.Str("container", p.Container)
+	}
+	if p.Exited != 0 {
+		doc.Bool("exited", true)
+	}
+}
+
+// writeCmdline writes a NUL separated argv joined with spaces.
+func (e *Enricher) writeCmdline(doc *encode.Document, key string, argv []byte) {
+	e.tmp = append(e.tmp[:0], argv...)
+	doc.StrBytes(key, joinArgv(e.tmp))
+}
+
+// writeArgv writes cmdline (joined) and args (array) from a NUL separated
+// argv.
+func (e *Enricher) writeArgv(doc *encode.Document, argv []byte) {
+	e.writeCmdline(doc, "cmdline", argv)
+	writeArgs(doc, "args", argv)
+}
+
+// writeArgs writes a NUL separated argv as an array.
+func writeArgs(doc *encode.Document, key string, argv []byte) {
+	doc.Array(key)
+	s := 0
+	for i := 0; i <= len(argv); i++ {
+		if i == len(argv) || argv[i] == 0 {
+			doc.StrBytes("", argv[s:i])
+			s = i + 1
+		}
+	}
+	doc.End()
+}
+
+func (e *Enricher) writeKill(m *Model, doc *encode.Document) {
+	doc.Object("signal")
+	if m.Signal.Has {
+		doc.Int("nr", m.Signal.Nr)
+		if n := signalName(m.Signal.Nr); n != "" {
+			doc.Str("name", n)
+		}
+	}
+	doc.Str("syscall", m.Signal.Syscall)
+	doc.End()
+	t := &m.Target
+	doc.Object("target")
+	if t.HasPidArg {
+		doc.Int("pid_arg", t.PidArg)
+	}
+	if t.Scope != ScopeNone {
+		doc.Str("scope", t.Scope.String())
+	}
+	if t.Scope == ScopeProcessGroup {
+		doc.Int("pgid", -t.PidArg)
+	}
+	doc.Int("count", int64(len(t.Processes)))
+	if len(t.Processes) > 0 {
+		// The first target flattened, for queries that cannot look into
+		// arrays (LogQL | json); every target is in processes.
+		doc.Object("first")
+		e.writeTarget(doc, &t.Processes[0])
+		doc.End()
+	}
+	doc.Array("processes")
+	for i := range t.Processes {
+		doc.Object("")
+		e.writeTarget(doc, &t.Processes[i])
+		doc.End()
+	}
+	doc.End()
+	doc.End()
+}
+
+// writeTarget writes one OBJ_PID target with what the process table knows.
+func (e *Enricher) writeTarget(doc *encode.Document, t *TargetProc) {
+	doc.Int("pid", t.PID)
+	if t.HasComm {
+		doc.StrBytes("comm", t.Comm)
+	}
+	writeID(doc, "uid", "user", t.UID)
+	writeID(doc, "auid", "auser", t.AUID)
+	if t.HasSes {
+		doc.Int("ses", t.Ses)
+	}
+	if t.Obj != nil {
+		doc.StrBytes("obj", t.Obj)
+	}
+	if p := t.Known; p != nil {
+		if p.PPID > 0 {
+			doc.Int("ppid", p.PPID)
+		}
+		if p.Exe != "" {
+			doc.Str("exe", p.Exe)
+		}
+		if len(p.Argv) > 0 {
+			e.writeCmdline(doc, "cmdline", p.Argv)
+		}
+		if p.Unit != "" {
+			doc.Str("unit", p.Unit)
+		}
+		if p.Container != "" {
+			doc.Str("container", p.Container)
+		}
+	}
+}
+
+func writeExec(a *parser.Args, doc *encode.Document) {
+	doc.Object("exec")
+	if a.Argc >= 0 {
+		doc.Int("argc", int64(a.Argc))
+	}
+	doc.Array("args")
+	for i := 0; i < a.Len(); i++ {
+		doc.StrBytes("", a.Arg(i))
+	}
+	doc.End()
+	if a.Missing > 0 {
+		doc.Int("missing_args", int64(a.Missing))
+	}
+	doc.End()
+}
+
+func (e *Enricher) writeFile(f *File, doc *encode.Document) {
+	doc.Object("file")
+	doc.Str("operation", f.Op.String())
+	if f.Flags != nil {
+		doc.StrBytes("flags", f.Flags)
+	}
+	if f.Primary >= 0 {
+		e.writeFileItem(doc, &f.Items[f.Primary])
+	}
+	if f.From >= 0 {
+		it := &f.Items[f.From]
+		if it.Path != nil {
+			doc.StrBytes("from", it.Path)
+		} else if len(it.Name) > 0 {
+			doc.StrBytes("from_name", it.Name)
+		}
+	}
+	if f.LinkTarget >= 0 {
+		doc.StrBytes("link_target", f.Items[f.LinkTarget].Name)
+	}
+	if f.Replaced >= 0 {
+		if it := &f.Items[f.Replaced]; it.HasInode {
+			doc.Int("replaced_inode", it.Inode)
+		}
+	}
+	if f.HasMode {
+		e.tmp = appendOctal(e.tmp[:0], f.NewMode)
+		doc.Trusted("new_mode", e.tmp)
+	}
+	if f.HasOwner {
+		doc.Int("new_uid", f.NewUID)
+		if f.NewUser != nil {
+			doc.StrBytes("new_user", f.NewUser)
+		}
+		doc.Int("new_gid", f.NewGID)
+		if f.NewGroup != nil {
+			doc.StrBytes("new_group", f.NewGroup)
+		}
+	}
+	if f.HasFD {
+		doc.Int("fd", f.FD)
+	}
+	if len(f.Items) > 1 || (len(f.Items) == 1 && f.Primary < 0) {
+		doc.Array("items")
+		for i := range f.Items {
+			doc.Object("")
+			e.writeFileItem(doc, &f.Items[i])
+			doc.End()
+		}
+		doc.End()
+	}
+	doc.End()
+}
+
+func (e *Enricher) writeFileItem(doc *encode.Document, it *FileItem) {
+	if it.Path != nil {
+		doc.StrBytes("path", it.Path)
+	}
+	if len(it.Name) > 0 {
+		doc.StrBytes("name", it.Name)
+		if it.Path == nil {
+			if it.DirFD != atFDCWD {
+				doc.Int("dirfd", it.DirFD)
+				doc.Str("unresolved", "relative to a directory file descriptor; its path is not in the log")
+			} else {
+				doc.Str("unresolved", "relative name without a CWD record")
+			}
+		}
+	}
+	doc.Int("item", it.Item)
+	doc.Str("nametype", it.Nametype)
+	if it.HasInode {
+		doc.Int("inode", it.Inode)
+	}
+	if it.Dev != nil {
+		doc.StrBytes("dev", it.Dev)
+	}
+	if it.HasMode {
+		doc.StrBytes("mode", it.ModeRaw)
+		if t := modeType(it.Mode); t != "" {
+			doc.Str("type", t)
+		}
+		e.tmp = appendOctal(e.tmp[:0], it.Mode&0o7777)
+		doc.Trusted("perm", e.tmp)
+	}
+	writeID(doc, "ouid", "ouser", it.OUID)
+	writeID(doc, "ogid", "ogroup", it.OGID)
+	if it.Obj != nil {
+		doc.StrBytes("obj", it.Obj)
+	}
+}
+
+// writeData writes every record the model has no place for, under
+// data.<type> (an array when the type repeats).
+func (e *Enricher) writeData(m *Model, doc *encode.Document) {
+	opened := false
+	for i := range m.Data {
+		d := &m.Data[i]
+		if !d.Other {
+			continue
+		}
+		dup, n := false, 0
+		for j := range m.Data {
+			q := &m.Data[j]
+			if q.Other && (q.Type == d.Type && q.Type != 0 || q == d) {
+				if j < i {
+					dup = true
+					break
+				}
+				n++
+			}
+		}
+		if dup {
+			continue
+		}
+		if !opened {
+			doc.Object("data")
+			opened = true
+		}
+		if n == 1 {
+			doc.Object(d.Name)
+			writeFields(d, doc)
+			doc.End()
+			continue
+		}
+		doc.Array(d.Name)
+		for j := i; j < len(m.Data); j++ {
+			if q := &m.Data[j]; q.Other && q.Type == d.Type {
+				doc.Object("")
+				writeFields(q, doc)
+				doc.End()
+			}
+		}
+		doc.End()
+	}
+	if opened {
+		doc.End()
+	}
+}
+
+// writeFields writes a decoded record's fields (and its socket address).
+func writeFields(d *DataRecord, doc *encode.Document) {
+	if d.Socket.Valid {
+		writeSocket(&d.Socket, doc)
+	}
+	for i := range d.Fields {
+		f := &d.Fields[i]
+		switch f.Kind {
+		case FieldText:
+			doc.StrBytes("text", f.Str)
+		case FieldInt:
+			doc.Int(f.Key, f.Num)
+		case FieldID:
+			doc.Int(f.Key, f.Num)
+			if len(f.Str) > 0 {
+				doc.StrBytes(f.NameKey, f.Str)
+			}
+		default:
+			doc.StrBytes(f.Key, f.Str)
+		}
+	}
+}
+
+func writeSocket(s *Socket, doc *encode.Document) {
+	switch s.Family {
+	case 1:
+		doc.Str("family", "local")
+		if s.Abstract {
+			doc.Bool("abstract", true)
+		}
+		doc.StrBytes("path", s.Path)
+	case 2, 10:
+		if s.Family == 2 {
+			doc.Str("family", "inet")
+		} else {
+			doc.Str("family", "inet6")
+		}
+		if s.Addr != "" {
+			doc.Int("port", s.Port)
+			doc.Str("addr", s.Addr)
+		}
+	case 16:
+		doc.Str("family", "netlink")
+		if s.NlPid >= 0 {
+			doc.Int("nl_pid", s.NlPid)
+			doc.Int("nl_groups", s.NlGroups)
+		}
+	default:
+		doc.Int("family_nr", int64(s.Family))
+	}
+}
