@@ -2,6 +2,8 @@ package enrich
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +16,7 @@ import (
 	"github.com/whokilledit/linuxaudit/internal/audittest"
 	"github.com/whokilledit/linuxaudit/parser"
 	"github.com/whokilledit/linuxaudit/source"
+	"github.com/whokilledit/linuxaudit/source/kernel"
 )
 
 // TestFileWatchLive watches a temporary directory on the real kernel,
@@ -36,7 +39,7 @@ func TestFileWatchLive(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "locked.txt"), nil, 0o644)
 	key := fmt.Sprintf("la_watch_%d", os.Getpid())
 
-	n, err := source.OpenNetlink(source.NetlinkConfig{
+	n, err := kernel.Open(kernel.Config{
 		Rules: []string{"-w " + dir + " -p wa -k " + key},
 	})
 	if err != nil {
@@ -47,12 +50,19 @@ func TestFileWatchLive(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		n.Receive(func(typ uint16, payload []byte) {
+		for {
+			m, err := n.Next(context.Background())
+			if errors.Is(err, source.ErrIdle) {
+				continue
+			}
+			if err != nil {
+				return
+			}
 			mu.Lock()
-			defer mu.Unlock()
 			// Write the record as auditd would (RAW), for ausearch.
-			fmt.Fprintf(&log, "type=%s msg=%s\n", parser.TypeName(typ, nil), payload)
-		})
+			fmt.Fprintf(&log, "type=%s msg=%s\n", parser.TypeName(m.Type, nil), m.Data)
+			mu.Unlock()
+		}
 	}()
 	sh := func(script string) {
 		cmd := exec.Command("sh", "-c", script)

@@ -1,8 +1,8 @@
 // Package pipeline wires the stages together for the plugin and the CLI:
 // a source (audit log files or the kernel), the parser and correlator, the
-// enricher and an encoder, with a bounded queue between the reader
-// goroutine and whoever drains it. Both front ends share its configuration
-// keys, defaults and validation.
+// enricher and an encoder, in one read loop whose end is either a writer
+// (the CLI) or a bounded queue drained by Fluent Bit (the plugin). Both
+// front ends share its table of configuration keys.
 package pipeline
 
 import (
@@ -10,50 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/whokilledit/linuxaudit/enrich"
+	"github.com/whokilledit/linuxaudit/source/rules"
 )
-
-// Key describes one configuration key (a Fluent Bit property of the plugin,
-// a --flag of the CLI).
-type Key struct {
-	Name    string
-	Default string
-	Doc     string
-}
-
-// Keys lists every configuration key, in documentation order.
-var Keys = []Key{
-	{"source", "file", "where records come from: `file` (audit log files) or `kernel` (audit netlink socket)"},
-	{"path", "/var/log/audit/audit.log", "audit log file or glob (source file); RAW or ENRICHED, with or without node="},
-	{"db", "", "offsets file: the position is saved there after every delivered batch and resumed on restart (source file); empty = no persistence"},
-	{"read_from_head", "false", "start files without a saved position at their beginning instead of their end (source file)"},
-	{"kernel_mode", "auto", "`multicast` (read-only beside auditd), `unicast` (become the audit daemon) or `auto` (multicast when an audit daemon is registered, else unicast) (source kernel)"},
-	{"kernel_rules", "", "audit rules to install at start and remove at exit, auditctl syntax, separated by `;` (source kernel)"},
-	{"kernel_rules_file", "", "file of audit rules, one per line, auditctl syntax (source kernel)"},
-	{"kernel_kill_rules", "false", "install the built-in kill-monitoring rules (kill, tkill, tgkill without SIGURG, pidfd_send_signal, rt_sigqueueinfo; 64 and 32 bit; key `kill`) (source kernel)"},
-	{"kernel_backlog_limit", "", "set the kernel's audit backlog limit (only when given) (source kernel)"},
-	{"kernel_rate_limit", "", "set the kernel's audit rate limit in messages/s (only when given) (source kernel)"},
-	{"kernel_backlog_wait_time", "", "set the kernel's backlog wait time in jiffies (only when given) (source kernel)"},
-	{"hostname", "", "host name written as host.name in every document without node= (default: this machine's name for the plugin; none for the CLI)"},
-	{"schema", "default", "output schema: `default` or `ecs` (Elastic auditd integration field names)"},
-	{"raw", "false", "add the event's raw records to each document (`raw` array)"},
-	{"ancestry_depth", "4", "how many ancestors of the caller to report (0-16)"},
-	{"proc", "auto", "read /proc for live process context: `true`, `false`, or `auto` (true for source kernel and for files being tailed at their end)"},
-	{"event_timeout", "2s", "close an event this long after its first record when no end marker came"},
-	{"max_in_flight", "4096", "open (incomplete) events kept at most; the oldest is emitted early and counted as evicted"},
-	{"include_types", "", "only emit events containing one of these record types (comma separated, e.g. SYSCALL,USER_AUTH)"},
-	{"exclude_types", "", "drop events whose first record has one of these types"},
-	{"include_keys", "", "only emit events with one of these audit keys"},
-	{"exclude_keys", "", "drop events with one of these audit keys"},
-	{"include_syscalls", "", "only emit syscall events with one of these syscall names (non-syscall events pass)"},
-	{"exclude_syscalls", "", "drop syscall events with one of these syscall names"},
-	{"include_signals", "", "only emit signal events with one of these signals (names like SIGKILL or numbers)"},
-	{"exclude_signals", "", "drop signal events with one of these signals"},
-	{"drop_sigurg", "true", "drop tgkill/tkill with SIGURG (the Go runtime's preemption signal)"},
-	{"queue_max_bytes", "67108864", "bytes of encoded records waiting for Fluent Bit at most; the file source waits, the kernel source drops and counts"},
-	{"buffer_max_size", "33554432", "bytes handed to Fluent Bit per callback at most (the rest waits for the next call). Fluent Bit calls a Go input once per second, so this caps the rate: 32 MiB is about 25,000 events/s"},
-	{"stats_interval", "60s", "how often statistics are logged (0 = never)"},
-	{"stats_record", "false", "also emit statistics as a record (`event.kind: stats`)"},
-}
 
 // Config is a validated configuration.
 type Config struct {
@@ -93,6 +53,162 @@ type Config struct {
 	JSON bool
 }
 
+// Type is the type of a key's value.
+type Type uint8
+
+const (
+	String Type = iota
+	Bool
+	Int
+	Enum
+	Duration
+	List
+	Uint32 // optional: unset unless given
+)
+
+var typeNames = [...]string{String: "string", Bool: "bool", Int: "int", Enum: "string", Duration: "duration", List: "list", Uint32: "uint"}
+
+func (t Type) String() string { return typeNames[t] }
+
+// Scope says which front end has a key.
+type Scope uint8
+
+const (
+	Plugin Scope = 1 << iota // a Fluent Bit property
+	CLI                      // a --flag of the CLI
+	Both   = Plugin | CLI
+)
+
+func (s Scope) String() string {
+	switch s {
+	case Plugin:
+		return "plugin"
+	case CLI:
+		return "CLI"
+	}
+	return "both"
+}
+
+// Key describes one configuration key: a Fluent Bit property of the
+// plugin and/or a --flag of the CLI.
+type Key struct {
+	Name    string
+	Type    Type
+	Default string
+	Scope   Scope
+	Help    string
+	// Min and Max bound an Int (and a Duration, in nanoseconds).
+	Min, Max int64
+	// Values are the accepted values of an Enum.
+	Values []string
+	// Sep separates the items of a List (default ",").
+	Sep string
+	// Off is a Duration value meaning "never" (stored as 0).
+	Off string
+	// Check validates each item of a List, or a String's value.
+	Check func(string) error
+	// field points at the Config field the key sets: *string, *bool, *int,
+	// *time.Duration, *[]string or **uint32, per Type.
+	field func(*Config) any
+}
+
+// Keys lists every configuration key, in documentation order.
+var Keys = []Key{
+	{Name: "source", Type: Enum, Default: "file", Scope: Plugin, Values: []string{"file", "kernel"},
+		Help:  "where records come from: `file` (audit log files) or `kernel` (audit netlink socket)",
+		field: func(c *Config) any { return &c.Source }},
+	{Name: "path", Type: String, Default: "/var/log/audit/audit.log", Scope: Plugin,
+		Help:  "audit log file or glob (source file); RAW or ENRICHED, with or without node=",
+		field: func(c *Config) any { return &c.Path }},
+	{Name: "db", Type: String, Scope: Plugin,
+		Help:  "offsets file: the position is saved there after every delivered batch and resumed on restart (source file); empty = no persistence",
+		field: func(c *Config) any { return &c.DB }},
+	{Name: "read_from_head", Type: Bool, Default: "false", Scope: Plugin,
+		Help:  "start files without a saved position at their beginning instead of their end (source file)",
+		field: func(c *Config) any { return &c.ReadFromHead }},
+	{Name: "kernel_mode", Type: Enum, Default: "auto", Scope: Plugin, Values: []string{"auto", "multicast", "unicast"},
+		Help:  "`multicast` (read-only beside auditd), `unicast` (become the audit daemon) or `auto` (multicast when an audit daemon is registered, else unicast) (source kernel)",
+		field: func(c *Config) any { return &c.KernelMode }},
+	{Name: "kernel_rules", Type: List, Sep: ";", Scope: Plugin, Check: rules.Check,
+		Help:  "audit rules to install at start and remove at exit, auditctl syntax, separated by `;` (source kernel)",
+		field: func(c *Config) any { return &c.KernelRules }},
+	{Name: "kernel_rules_file", Type: String, Scope: Plugin, Check: rules.CheckFile,
+		Help:  "file of audit rules, one per line, auditctl syntax (source kernel)",
+		field: func(c *Config) any { return &c.KernelRulesFile }},
+	{Name: "kernel_kill_rules", Type: Bool, Default: "false", Scope: Plugin,
+		Help:  "install the built-in kill-monitoring rules (kill, tkill, tgkill without SIGURG, pidfd_send_signal, rt_sigqueueinfo; 64 and 32 bit; key `kill`) (source kernel)",
+		field: func(c *Config) any { return &c.KernelKillRules }},
+	{Name: "kernel_backlog_limit", Type: Uint32, Scope: Plugin,
+		Help:  "set the kernel's audit backlog limit (only when given) (source kernel)",
+		field: func(c *Config) any { return &c.KernelBacklogLimit }},
+	{Name: "kernel_rate_limit", Type: Uint32, Scope: Plugin,
+		Help:  "set the kernel's audit rate limit in messages/s (only when given) (source kernel)",
+		field: func(c *Config) any { return &c.KernelRateLimit }},
+	{Name: "kernel_backlog_wait_time", Type: Uint32, Scope: Plugin,
+		Help:  "set the kernel's backlog wait time in jiffies (only when given) (source kernel)",
+		field: func(c *Config) any { return &c.KernelBacklogWaitTime }},
+	{Name: "hostname", Type: String, Scope: Both,
+		Help:  "host name written as host.name in every document without node= (default: this machine's name for the plugin; none for the CLI)",
+		field: func(c *Config) any { return &c.Hostname }},
+	{Name: "schema", Type: Enum, Default: "default", Scope: Both, Values: []string{"default", "ecs"},
+		Help:  "output schema: `default` or `ecs` (Elastic auditd integration field names)",
+		field: func(c *Config) any { return &c.Schema }},
+	{Name: "raw", Type: Bool, Default: "false", Scope: Both,
+		Help:  "add the event's raw records to each document (`raw` array)",
+		field: func(c *Config) any { return &c.Raw }},
+	{Name: "ancestry_depth", Type: Int, Default: "4", Scope: Both, Min: 0, Max: 16,
+		Help:  "how many ancestors of the caller to report",
+		field: func(c *Config) any { return &c.AncestryDepth }},
+	{Name: "proc", Type: Enum, Default: "auto", Scope: Both, Values: []string{"auto", "true", "false"},
+		Help:  "read /proc for live process context: `true`, `false`, or `auto` (true for source kernel and for files being tailed at their end; false in the CLI)",
+		field: func(c *Config) any { return &c.Proc }},
+	{Name: "event_timeout", Type: Duration, Default: "2s", Scope: Both, Min: int64(10 * time.Millisecond), Max: int64(time.Hour),
+		Help:  "close an event this long after its first record when no end marker came",
+		field: func(c *Config) any { return &c.EventTimeout }},
+	{Name: "max_in_flight", Type: Int, Default: "4096", Scope: Both, Min: 1, Max: 1 << 20,
+		Help:  "open (incomplete) events kept at most; the oldest is emitted early and counted as evicted",
+		field: func(c *Config) any { return &c.MaxInFlight }},
+	{Name: "include_types", Type: List, Scope: Both, Check: enrich.CheckType,
+		Help:  "only emit events containing one of these record types (comma separated, e.g. SYSCALL,USER_AUTH)",
+		field: func(c *Config) any { return &c.IncludeTypes }},
+	{Name: "exclude_types", Type: List, Scope: Both, Check: enrich.CheckType,
+		Help:  "drop events whose first record has one of these types",
+		field: func(c *Config) any { return &c.ExcludeTypes }},
+	{Name: "include_keys", Type: List, Scope: Both,
+		Help:  "only emit events with one of these audit keys",
+		field: func(c *Config) any { return &c.IncludeKeys }},
+	{Name: "exclude_keys", Type: List, Scope: Both,
+		Help:  "drop events with one of these audit keys",
+		field: func(c *Config) any { return &c.ExcludeKeys }},
+	{Name: "include_syscalls", Type: List, Scope: Both, Check: enrich.CheckSyscall,
+		Help:  "only emit syscall events with one of these syscall names (non-syscall events pass)",
+		field: func(c *Config) any { return &c.IncludeSyscalls }},
+	{Name: "exclude_syscalls", Type: List, Scope: Both, Check: enrich.CheckSyscall,
+		Help:  "drop syscall events with one of these syscall names",
+		field: func(c *Config) any { return &c.ExcludeSyscalls }},
+	{Name: "include_signals", Type: List, Scope: Both, Check: enrich.CheckSignal,
+		Help:  "only emit signal events with one of these signals (names like SIGKILL or numbers)",
+		field: func(c *Config) any { return &c.IncludeSignals }},
+	{Name: "exclude_signals", Type: List, Scope: Both, Check: enrich.CheckSignal,
+		Help:  "drop signal events with one of these signals",
+		field: func(c *Config) any { return &c.ExcludeSignals }},
+	{Name: "drop_sigurg", Type: Bool, Default: "true", Scope: Both,
+		Help:  "drop tgkill/tkill with SIGURG (the Go runtime's preemption signal)",
+		field: func(c *Config) any { return &c.DropSIGURG }},
+	{Name: "queue_max_bytes", Type: Int, Default: "67108864", Scope: Plugin, Min: 64 << 10, Max: 1 << 34,
+		Help:  "bytes of encoded records waiting for Fluent Bit at most; the file source waits, the kernel source drops and counts",
+		field: func(c *Config) any { return &c.QueueMaxBytes }},
+	{Name: "buffer_max_size", Type: Int, Default: "33554432", Scope: Plugin, Min: 4 << 10, Max: 1 << 30,
+		Help:  "bytes handed to Fluent Bit per callback at most (the rest waits for the next call). Fluent Bit calls a Go input once per second, so this caps the rate: 32 MiB is about 25,000 events/s",
+		field: func(c *Config) any { return &c.BufferMaxSize }},
+	{Name: "stats_interval", Type: Duration, Default: "60s", Scope: Plugin, Min: int64(time.Second), Max: int64(24 * time.Hour), Off: "0",
+		Help:  "how often statistics are logged",
+		field: func(c *Config) any { return &c.StatsInterval }},
+	{Name: "stats_record", Type: Bool, Default: "false", Scope: Plugin,
+		Help:  "also emit statistics as a record (`event.kind: stats`)",
+		field: func(c *Config) any { return &c.StatsRecord }},
+}
+
 // ConfigError names the offending key.
 type ConfigError struct {
 	Key, Value, Why string
@@ -103,122 +219,22 @@ func (e *ConfigError) Error() string {
 }
 
 // Parse builds a Config from get, which returns the value of a key and
-// whether it was set (a Fluent Bit property lookup or CLI flags). The first
-// bad value is reported as a *ConfigError naming the key.
+// whether it was set (a Fluent Bit property lookup or CLI flags). Every
+// value is checked here, before anything is opened or touched; the first
+// bad one is reported as a *ConfigError naming the key.
 func Parse(get func(key string) (string, bool)) (Config, error) {
 	var c Config
-	var err error
-	val := func(k Key) string {
-		if v, ok := get(k.Name); ok && strings.TrimSpace(v) != "" {
-			return strings.TrimSpace(v)
+	for i := range Keys {
+		k := &Keys[i]
+		v := k.Default
+		if s, ok := get(k.Name); ok && strings.TrimSpace(s) != "" {
+			v = strings.TrimSpace(s)
 		}
-		return k.Default
-	}
-	bad := func(k, v, why string) error {
-		if err == nil {
-			err = &ConfigError{k, v, why}
-		}
-		return err
-	}
-	for _, k := range Keys {
-		v := val(k)
-		switch k.Name {
-		case "source":
-			if v != "file" && v != "kernel" {
-				bad(k.Name, v, "accepted: file, kernel")
-			}
-			c.Source = v
-		case "path":
-			c.Path = v
-		case "db":
-			c.DB = v
-		case "read_from_head":
-			c.ReadFromHead = parseBool(k.Name, v, bad)
-		case "kernel_mode":
-			if v != "auto" && v != "multicast" && v != "unicast" {
-				bad(k.Name, v, "accepted: auto, multicast, unicast")
-			}
-			c.KernelMode = v
-		case "kernel_rules":
-			for _, r := range strings.Split(v, ";") {
-				if r = strings.TrimSpace(r); r != "" {
-					c.KernelRules = append(c.KernelRules, r)
-				}
-			}
-		case "kernel_rules_file":
-			c.KernelRulesFile = v
-		case "kernel_kill_rules":
-			c.KernelKillRules = parseBool(k.Name, v, bad)
-		case "kernel_backlog_limit", "kernel_rate_limit", "kernel_backlog_wait_time":
-			if v == "" {
-				continue
-			}
-			n, e := strconv.ParseUint(v, 10, 32)
-			if e != nil {
-				bad(k.Name, v, "expected a non-negative number")
-			}
-			u := uint32(n)
-			switch k.Name {
-			case "kernel_backlog_limit":
-				c.KernelBacklogLimit = &u
-			case "kernel_rate_limit":
-				c.KernelRateLimit = &u
-			default:
-				c.KernelBacklogWaitTime = &u
-			}
-		case "hostname":
-			c.Hostname = v
-		case "schema":
-			if v != "default" && v != "ecs" {
-				bad(k.Name, v, "accepted: default, ecs")
-			}
-			c.Schema = v
-		case "raw":
-			c.Raw = parseBool(k.Name, v, bad)
-		case "ancestry_depth":
-			c.AncestryDepth = parseInt(k.Name, v, 0, 16, bad)
-		case "proc":
-			if v != "auto" && v != "true" && v != "false" {
-				bad(k.Name, v, "accepted: auto, true, false")
-			}
-			c.Proc = v
-		case "event_timeout":
-			c.EventTimeout = parseDuration(k.Name, v, 10*time.Millisecond, time.Hour, bad)
-		case "max_in_flight":
-			c.MaxInFlight = parseInt(k.Name, v, 1, 1<<20, bad)
-		case "include_types":
-			c.IncludeTypes = list(v)
-		case "exclude_types":
-			c.ExcludeTypes = list(v)
-		case "include_keys":
-			c.IncludeKeys = list(v)
-		case "exclude_keys":
-			c.ExcludeKeys = list(v)
-		case "include_syscalls":
-			c.IncludeSyscalls = list(v)
-		case "exclude_syscalls":
-			c.ExcludeSyscalls = list(v)
-		case "include_signals":
-			c.IncludeSignals = list(v)
-		case "exclude_signals":
-			c.ExcludeSignals = list(v)
-		case "drop_sigurg":
-			c.DropSIGURG = parseBool(k.Name, v, bad)
-		case "queue_max_bytes":
-			c.QueueMaxBytes = parseInt(k.Name, v, 64<<10, 1<<34, bad)
-		case "buffer_max_size":
-			c.BufferMaxSize = parseInt(k.Name, v, 4<<10, 1<<30, bad)
-		case "stats_interval":
-			if v == "0" {
-				c.StatsInterval = 0
-			} else {
-				c.StatsInterval = parseDuration(k.Name, v, time.Second, 24*time.Hour, bad)
-			}
-		case "stats_record":
-			c.StatsRecord = parseBool(k.Name, v, bad)
+		if err := k.set(&c, v); err != nil {
+			return c, &ConfigError{k.Name, v, err.Error()}
 		}
 	}
-	return c, err
+	return c, nil
 }
 
 // Default returns the configuration with every key at its default.
@@ -227,44 +243,139 @@ func Default() Config {
 	return c
 }
 
-func list(v string) []string {
-	var out []string
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
+type why string
+
+func (w why) Error() string { return string(w) }
+
+// set parses v as the key's type and stores it in c.
+func (k *Key) set(c *Config, v string) error {
+	switch p := k.field(c).(type) {
+	case *string:
+		if k.Type == Enum && !contains(k.Values, v) {
+			return why("accepted: " + strings.Join(k.Values, ", "))
+		}
+		if k.Check != nil && v != "" {
+			if err := k.Check(v); err != nil {
+				return err
+			}
+		}
+		*p = v
+	case *bool:
+		b, ok := parseBool(v)
+		if !ok {
+			return why("accepted: true, false (on/off, yes/no)")
+		}
+		*p = b
+	case *int:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < k.Min || n > k.Max {
+			return why(fmt.Sprintf("expected a number from %d to %d", k.Min, k.Max))
+		}
+		*p = int(n)
+	case *time.Duration:
+		if k.Off != "" && v == k.Off {
+			*p = 0
+			return nil
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			if n, e := strconv.Atoi(v); e == nil {
+				d, err = time.Duration(n)*time.Second, nil
+			}
+		}
+		if err != nil || int64(d) < k.Min || int64(d) > k.Max {
+			return why(fmt.Sprintf("expected a duration from %v to %v (e.g. 2s, 500ms)", time.Duration(k.Min), time.Duration(k.Max)))
+		}
+		*p = d
+	case *[]string:
+		sep := k.Sep
+		if sep == "" {
+			sep = ","
+		}
+		var out []string
+		for _, s := range strings.Split(v, sep) {
+			if s = strings.TrimSpace(s); s == "" {
+				continue
+			}
+			if k.Check != nil {
+				if err := k.Check(s); err != nil {
+					return fmt.Errorf("%q: %w", s, err)
+				}
+			}
 			out = append(out, s)
 		}
+		*p = out
+	case **uint32:
+		if v == "" {
+			return nil
+		}
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return why("expected a non-negative number")
+		}
+		u := uint32(n)
+		*p = &u
+	default:
+		panic("pipeline: key " + k.Name + " has a field of an unknown type")
 	}
-	return out
+	return nil
 }
 
-func parseBool(k, v string, bad func(k, v, why string) error) bool {
-	switch strings.ToLower(v) {
-	case "true", "on", "yes", "1":
-		return true
-	case "false", "off", "no", "0":
-		return false
+func contains(list []string, v string) bool {
+	for _, s := range list {
+		if s == v {
+			return true
+		}
 	}
-	bad(k, v, "accepted: true, false (on/off, yes/no)")
 	return false
 }
 
-func parseInt(k, v string, lo, hi int, bad func(k, v, why string) error) int {
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		bad(k, v, fmt.Sprintf("expected a number from %d to %d", lo, hi))
+// ParseBool accepts true/false, on/off, yes/no, 1/0 (any case).
+func parseBool(v string) (bool, bool) {
+	switch strings.ToLower(v) {
+	case "true", "on", "yes", "1":
+		return true, true
+	case "false", "off", "no", "0":
+		return false, true
 	}
-	return n
+	return false, false
 }
 
-func parseDuration(k, v string, lo, hi time.Duration, bad func(k, v, why string) error) time.Duration {
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		if n, e := strconv.Atoi(v); e == nil {
-			d, err = time.Duration(n)*time.Second, nil
+// IsBool reports whether a key takes no value on a command line.
+func (k *Key) IsBool() bool { return k.Type == Bool }
+
+// Accepted describes the values a key takes, for help texts: the enum
+// values, the range of a number or duration.
+func (k *Key) Accepted() string {
+	switch k.Type {
+	case Enum:
+		return strings.Join(k.Values, ", ")
+	case Int:
+		return fmt.Sprintf("%d-%d", k.Min, k.Max)
+	case Duration:
+		s := fmt.Sprintf("%v-%v", time.Duration(k.Min), time.Duration(k.Max))
+		if k.Off != "" {
+			s += ", " + k.Off + " = never"
 		}
+		return s
 	}
-	if err != nil || d < lo || d > hi {
-		bad(k, v, fmt.Sprintf("expected a duration from %v to %v (e.g. 2s, 500ms)", lo, hi))
+	return ""
+}
+
+// Markdown is the README's configuration table, made from Keys.
+func Markdown() string {
+	var b strings.Builder
+	b.WriteString("| key | type | default | where | meaning |\n|---|---|---|---|---|\n")
+	for _, k := range Keys {
+		d := "`" + k.Default + "`"
+		if k.Default == "" {
+			d = "(empty)"
+		}
+		help := k.Help
+		if a := k.Accepted(); a != "" && k.Type != Enum {
+			help += " (" + a + ")"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", k.Name, k.Type, d, k.Scope, help)
 	}
-	return d
+	return b.String()
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vmihailenco/msgpack/v5"
 	"github.com/whokilledit/linuxaudit/internal/audittest"
 )
 
@@ -48,7 +47,7 @@ func TestLiveUnitAfterDeath(t *testing.T) {
 	cfg.Path = audittest.LogPath
 	cfg.Proc = "true"
 	cfg.IncludeKeys = []string{key}
-	l, err := Start(cfg, func(level int, msg string) { t.Logf("[%d] %s", level, msg) })
+	l, err := Start(cfg, audittest.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +86,7 @@ func TestLiveUnitAfterDeath(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		recs := decodeRecords(t, b)
+		recs := audittest.DecodeEntries(t, b)
 		for _, r := range recs {
 			t.Logf("record: %v", r["summary"])
 		}
@@ -117,27 +116,4 @@ func TestLiveUnitAfterDeath(t *testing.T) {
 		}
 	}
 	t.Fatalf("no kill event for pid %d within 10s (stats %+v)", pid, l.Stats())
-}
-
-func decodeRecords(t testing.TB, b []byte) []map[string]any {
-	var out []map[string]any
-	dec := msgpack.NewDecoder(strings.NewReader(string(b)))
-	for {
-		if _, err := dec.DecodeArrayLen(); err != nil {
-			break
-		}
-		dec.DecodeArrayLen()
-		if _, l, err := dec.DecodeExtHeader(); err != nil || l != 8 {
-			t.Fatalf("bad time: %v", err)
-		}
-		var ts [8]byte
-		dec.Buffered().Read(ts[:])
-		dec.DecodeMapLen()
-		m, err := dec.DecodeMap()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, m)
-	}
-	return out
 }

@@ -1,51 +1,22 @@
 package pipeline
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/vmihailenco/msgpack/v5"
+	"github.com/whokilledit/linuxaudit/internal/audittest"
 	"github.com/whokilledit/linuxaudit/internal/corpus"
 )
 
-// entries decodes a batch of Fluent Bit entries, checking their shape, and
-// returns the records' event ids.
+// entries returns the event ids of a batch of Fluent Bit entries.
 func entries(t testing.TB, b []byte) []string {
 	t.Helper()
-	dec := msgpack.NewDecoder(bytes.NewReader(b))
 	var ids []string
-	for {
-		n, err := dec.DecodeArrayLen()
-		if err != nil {
-			break
-		}
-		if n != 2 {
-			t.Fatalf("entry is an array of %d", n)
-		}
-		if h, _ := dec.DecodeArrayLen(); h != 2 {
-			t.Fatalf("header is an array of %d", h)
-		}
-		id, l, err := dec.DecodeExtHeader()
-		if err != nil || id != 0 || l != 8 {
-			t.Fatalf("time is not ext 0/8: %v %d %d", err, id, l)
-		}
-		var ts [8]byte
-		if _, err := dec.Buffered().Read(ts[:]); err != nil {
-			t.Fatal(err)
-		}
-		if m, err := dec.DecodeMapLen(); err != nil || m != 0 {
-			t.Fatalf("metadata: %v %d", err, m)
-		}
-		rec, err := dec.DecodeMap()
-		if err != nil {
-			t.Fatalf("record: %v", err)
-		}
-		ev, _ := rec["event"].(map[string]any)
-		ids = append(ids, fmt.Sprint(ev["id"]))
+	for _, r := range audittest.DecodeEntries(t, b) {
+		ids = append(ids, audittest.Field(r, "event.id"))
 	}
 	return ids
 }
@@ -53,7 +24,7 @@ func entries(t testing.TB, b []byte) []string {
 func startFile(t *testing.T, path, db string) *Live {
 	cfg := Default()
 	cfg.Path, cfg.DB, cfg.ReadFromHead, cfg.Proc = path, db, true, "false"
-	l, err := Start(cfg, func(level int, msg string) { t.Logf("[%d] %s", level, msg) })
+	l, err := Start(cfg, audittest.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +113,7 @@ func TestLiveStatsRecord(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		for _, r := range decodeRecords(t, b) {
+		for _, r := range audittest.DecodeEntries(t, b) {
 			ev, _ := r["event"].(map[string]any)
 			if ev["kind"] == "stats" {
 				st := r["stats"].(map[string]any)

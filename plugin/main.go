@@ -34,9 +34,11 @@ package main
 import "C"
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"unsafe"
 
@@ -73,6 +75,7 @@ type instance struct {
 	mu      sync.RWMutex // closed versus logging through ins
 	closed  bool
 	pending bool // a batch was handed out and not yet cleaned up
+	log     *slog.Logger
 }
 
 var reg struct {
@@ -82,8 +85,32 @@ var reg struct {
 	running []*instance // in Init order
 }
 
+// Fluent Bit's log levels.
+const (
+	flbLogError = 1
+	flbLogWarn  = 2
+	flbLogInfo  = 3
+	flbLogDebug = 4
+	flbLogTrace = 5
+)
+
+// flbLevel maps a slog level to Fluent Bit's.
+func flbLevel(l slog.Level) int {
+	switch {
+	case l >= slog.LevelError:
+		return flbLogError
+	case l >= slog.LevelWarn:
+		return flbLogWarn
+	case l >= slog.LevelInfo:
+		return flbLogInfo
+	case l >= slog.LevelDebug:
+		return flbLogDebug
+	}
+	return flbLogTrace
+}
+
 // logTo prints one line through Fluent Bit's log_print when the instance's
-// log level allows it. Levels: 1 error, 2 warn, 3 info, 4 debug, 5 trace.
+// log level allows it.
 func logTo(api, ins unsafe.Pointer, level int, msg string) {
 	if api == nil {
 		return
@@ -96,23 +123,52 @@ func logTo(api, ins unsafe.Pointer, level int, msg string) {
 	C.free(unsafe.Pointer(cs))
 }
 
-// log is the pipeline's logger for this instance; safe from any goroutine.
-// After Exit nothing is printed (the Fluent Bit instance is gone).
-func (in *instance) log(level int, msg string) {
+// flbHandler is the slog handler of an instance: one Fluent Bit log line
+// per record, "[linux_audit] message key=value ...", at the matching level;
+// safe from any goroutine. After Exit nothing is printed (the Fluent Bit
+// instance is gone).
+type flbHandler struct {
+	in    *instance
+	attrs string
+}
+
+func (h flbHandler) Enabled(_ context.Context, l slog.Level) bool {
+	in := h.in
 	in.mu.RLock()
 	defer in.mu.RUnlock()
-	if in.closed {
-		return
-	}
-	logTo(in.api, in.ins, level, in.prefix+msg)
+	return !in.closed && in.api != nil && C.lau_log_check(in.api, in.ins, C.int(flbLevel(l))) != 0
 }
+
+func (h flbHandler) Handle(_ context.Context, r slog.Record) error {
+	msg := h.in.prefix + r.Message + h.attrs
+	r.Attrs(func(a slog.Attr) bool {
+		msg += " " + a.String()
+		return true
+	})
+	in := h.in
+	in.mu.RLock()
+	defer in.mu.RUnlock()
+	if !in.closed {
+		logTo(in.api, in.ins, flbLevel(r.Level), msg)
+	}
+	return nil
+}
+
+func (h flbHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	for _, a := range as {
+		h.attrs += " " + a.String()
+	}
+	return h
+}
+
+func (h flbHandler) WithGroup(string) slog.Handler { return h }
 
 func (in *instance) stop() {
 	err := in.live.Stop()
 	st, _ := json.Marshal(in.live.Stats())
-	in.log(pipeline.LevelInfo, "stopped; final stats "+string(st))
+	in.log.Info("stopped; final stats " + string(st))
 	if err != nil {
-		in.log(pipeline.LevelWarn, "closing source: "+err.Error())
+		in.log.Warn("closing source: " + err.Error())
 	}
 	in.mu.Lock()
 	in.closed = true
@@ -147,7 +203,7 @@ func FLBPluginInit(plugin unsafe.Pointer) C.int {
 	api, ins := C.lau_api(plugin), C.lau_ins(plugin)
 	hasCtx := C.lau_has_context(plugin) != 0
 	fail := func(msg string) C.int {
-		logTo(api, ins, pipeline.LevelError, "["+pluginName+"] "+msg)
+		logTo(api, ins, flbLogError, "["+pluginName+"] "+msg)
 		return flbError
 	}
 
@@ -162,7 +218,7 @@ func FLBPluginInit(plugin unsafe.Pointer) C.int {
 		}
 		return C.GoString(v), true
 	}
-	logTo(api, ins, pipeline.LevelInfo, "["+pluginName+"] version "+version)
+	logTo(api, ins, flbLogInfo, "["+pluginName+"] version "+version)
 	cfg, err := pipeline.Parse(get)
 	if err != nil {
 		return fail(err.Error())
@@ -183,6 +239,7 @@ func FLBPluginInit(plugin unsafe.Pointer) C.int {
 	if in.id > 1 {
 		in.prefix = fmt.Sprintf("[%s#%d] ", pluginName, in.id)
 	}
+	in.log = slog.New(flbHandler{in: in})
 
 	live, err := pipeline.Start(cfg, in.log)
 	if err != nil {
@@ -193,7 +250,7 @@ func FLBPluginInit(plugin unsafe.Pointer) C.int {
 		return fail("cannot start (source=" + describe(cfg) + "): " + err.Error())
 	}
 	in.live = live
-	in.log(pipeline.LevelInfo, "started: source="+describe(cfg))
+	in.log.Info("started: source=" + describe(cfg))
 
 	reg.Lock()
 	reg.byID[in.id] = in
@@ -277,7 +334,7 @@ func FLBPluginInputCleanupCallbackCtx(remote unsafe.Pointer, data unsafe.Pointer
 func FLBPluginInputPause() {
 	if in := last(); in != nil {
 		in.live.Pause()
-		in.log(pipeline.LevelDebug, "paused")
+		in.log.Debug("paused")
 	}
 }
 
@@ -285,14 +342,14 @@ func FLBPluginInputPause() {
 func FLBPluginInputResume() {
 	if in := last(); in != nil {
 		in.live.Resume()
-		in.log(pipeline.LevelDebug, "resumed")
+		in.log.Debug("resumed")
 	}
 }
 
 //export FLBPluginInputPreExit
 func FLBPluginInputPreExit(byHotReload C.int) {
 	if in := last(); in != nil {
-		in.log(pipeline.LevelDebug, fmt.Sprintf("pre-exit (hot reload: %v)", byHotReload != 0))
+		in.log.Debug(fmt.Sprintf("pre-exit (hot reload: %v)", byHotReload != 0))
 	}
 }
 

@@ -3,10 +3,10 @@
 //
 //	linuxaudit [--key=value ...] [FILE ...]
 //
-// Every plugin configuration key is a flag (--schema=ecs, --raw=true,
-// --include_keys=kill ...). With no FILE it reads standard input; with
-// --sample it reads the bundled sample (the seed kill event and a slice of
-// the real corpus). Exit status: 0 ok, 1 input error, 2 bad option.
+// Every configuration key the CLI has is a flag of its type (--schema=ecs,
+// --raw, --include_keys=kill or --include-keys=kill ...). With no FILE it
+// reads standard input; with --sample it reads the bundled sample (the seed
+// kill event). Exit status: 0 ok, 1 input error, 2 bad option.
 package main
 
 import (
@@ -22,7 +22,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/whokilledit/linuxaudit/internal/corpus"
+	"github.com/whokilledit/linuxaudit/internal/sample"
 	"github.com/whokilledit/linuxaudit/pipeline"
 )
 
@@ -35,37 +35,26 @@ func main() {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("linuxaudit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	vals := map[string]*string{}
-	for _, k := range pipeline.Keys {
-		switch k.Name {
-		case "source", "db", "kernel_mode", "kernel_rules", "kernel_rules_file", "kernel_kill_rules",
-			"kernel_backlog_limit", "kernel_rate_limit", "kernel_backlog_wait_time", "queue_max_bytes",
-			"buffer_max_size", "stats_record", "path", "read_from_head":
-			continue // plugin-only keys
-		}
-		vals[k.Name] = fs.String(k.Name, k.Default, k.Doc)
-	}
-	sample := fs.Bool("sample", false, "read the bundled sample log (seed kill event and corpus slices)")
+	keys := keyFlags(fs)
+	useSample := fs.Bool("sample", false, "read the bundled sample log: the seed kill event (kill -9 from a script)")
 	stats := fs.Bool("stats", false, "print pipeline statistics as JSON on stderr at the end")
 	progress := fs.Bool("progress", isTerminal(stderr), "show progress on stderr (default: when stderr is a terminal)")
 	showVersion := fs.Bool("version", false, "print the version")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: linuxaudit [flags] [FILE ...]   (FILE may be - for stdin, or .gz)\n")
-		fs.PrintDefaults()
+		printDefaults(fs, stderr)
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(gnuSpellings(fs, args)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if *showVersion {
 		fmt.Fprintln(stdout, "linuxaudit", version)
 		return 0
 	}
-	cfg, err := pipeline.Parse(func(k string) (string, bool) {
-		if p, ok := vals[k]; ok {
-			return *p, true
-		}
-		return "", false
-	})
+	cfg, err := pipeline.Parse(keys)
 	if err != nil {
 		fmt.Fprintf(stderr, "linuxaudit: %v\n", err)
 		return 2
@@ -80,7 +69,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	files := fs.Args()
-	if *sample {
+	if *useSample {
 		files = append([]string{"@sample"}, files...)
 	} else if len(files) == 0 {
 		files = []string{"-"}
@@ -122,7 +111,7 @@ func readOne(b *pipeline.Batch, name string, stdin io.Reader, stderr io.Writer, 
 	case "-":
 		r = stdin
 	case "@sample":
-		r = bytes.NewReader(corpus.Bytes(corpus.Seed))
+		r = bytes.NewReader(sample.Seed)
 	default:
 		f, err := os.Open(name)
 		if err != nil {

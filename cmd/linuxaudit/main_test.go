@@ -69,3 +69,29 @@ func TestBadOptionsAndInput(t *testing.T) {
 		t.Fatalf("garbage: exit %d, out %q, err %q", code, out, stderr)
 	}
 }
+
+// TestTypedFlags: booleans need no value (--raw --sample is two flags),
+// GNU spellings work beside the key names, -h shows types and defaults.
+func TestTypedFlags(t *testing.T) {
+	code, out, stderr := runCLI(t, "", "--raw", "--sample")
+	if code != 0 || !strings.Contains(out, `"raw":["type=SYSCALL`) {
+		t.Fatalf("--raw --sample: exit %d, %s %s", code, out, stderr)
+	}
+	code, out, _ = runCLI(t, "", "--include-keys=nokey", "--sample")
+	if code != 0 || out != "" {
+		t.Fatalf("--include-keys: exit %d, %q", code, out)
+	}
+	code, out, _ = runCLI(t, "", "--include_keys", "nokey", "--sample")
+	if code != 0 || out != "" {
+		t.Fatalf("--include_keys nokey: exit %d, %q", code, out)
+	}
+	code, _, stderr = runCLI(t, "", "-h")
+	for _, want := range []string{"  -raw\n", "  -ancestry_depth int\n", "(default 4)", "  -event_timeout duration\n", "  -include_keys list\n", `(default "default")`} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("-h lacks %q:\n%s", want, stderr)
+		}
+	}
+	if code != 0 {
+		t.Errorf("-h: exit %d", code)
+	}
+}

@@ -12,16 +12,18 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+
+	"github.com/whokilledit/linuxaudit/internal/sample"
 )
 
-//go:embed real-enriched.log.gz real-node-raw.log.gz seed-kill.log kills.log files.log
+//go:embed real-enriched.log.gz real-node-raw.log.gz kills.log files.log
 var files embed.FS
 
 // Names of the corpus files.
 const (
 	Enriched = "real-enriched.log" // log_format=ENRICHED, ~31,700 lines
 	NodeRaw  = "real-node-raw.log" // log_format=RAW, name_format=HOSTNAME (node=vm)
-	Seed     = "seed-kill.log"     // the article's kill -9 event
+	Seed     = "seed-kill.log"     // the article's kill -9 event (package sample)
 	// Kills and Files are small ENRICHED logs made on a real kernel by
 	// the generator in ./gen; README.md in this directory lists their
 	// scenarios and expected answers. Kills: every signal-sending syscall,
@@ -54,7 +56,9 @@ func load(name string) []byte {
 	switch name {
 	case Raw:
 		b = StripEnriched(load(Enriched))
-	case Seed, Kills, Files:
+	case Seed:
+		b = sample.Seed
+	case Kills, Files:
 		b, _ = files.ReadFile(name)
 	default:
 		f, err := files.Open(name + ".gz")

@@ -3,7 +3,7 @@ package main
 const readmeHead = "# internal/corpus\n\n" +
 	"Real audit logs embedded for the tests (package `corpus`):\n\n" +
 	"| file | what |\n|---|---|\n" +
-	"| `real-enriched.log.gz`, `real-node-raw.log.gz`, `seed-kill.log` | copies of /work/shared/corpus (see its README) |\n" +
+	"| `real-enriched.log.gz`, `real-node-raw.log.gz` (and `../sample/seed-kill.log`, which the CLI bundles) | copies of /work/shared/corpus (see its README) |\n" +
 	"| `kills.log` (`corpus.Kills`) | every signal-sending syscall, group and namespace-wide kills, failed kills, a 32-bit caller, hostile process names, a target in a systemd-like cgroup |\n" +
 	"| `files.log` (`corpus.Files`) | file-watch events: create, append, truncate, `sed -i`, rename, link, symlink, unlink, chmod, chown, setxattr, utimes, relative paths, openat(dirfd), an unprivileged write and a failed one, hostile file names |\n" +
 	"| `kills.ausearch.txt`, `files.ausearch.txt` | `TZ=UTC ausearch -i -if` of the two logs on the generating machine (reference interpretation; uid names are that machine's) |\n\n" +

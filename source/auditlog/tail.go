@@ -1,10 +1,11 @@
-package source
+package auditlog
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -40,12 +41,11 @@ func (p Pos) String() string {
 	return strconv.Itoa(int(p.Gen())) + ":" + strconv.FormatInt(p.Offset(), 10)
 }
 
-// ErrNoData is returned by File.Next when no complete line is available
-// now; call File.Wait and try again.
-var ErrNoData = errors.New("source: no complete line available yet")
+// errNoData is returned by next when no complete line is available now.
+var errNoData = errors.New("auditlog: no complete line available yet")
 
-// FileConfig configures OpenFile.
-type FileConfig struct {
+// Config configures OpenFile.
+type Config struct {
 	// Path is a file or a glob (forwarded logs of several hosts:
 	// /var/log/remote/*/audit.log). Each matching file is its own stream;
 	// the glob is evaluated again every Poll, so new files are picked up.
@@ -70,16 +70,16 @@ type FileConfig struct {
 	MaxLineLen int
 	// BufSize is the read buffer (default 256 KiB, at least MaxLineLen+1).
 	BufSize int
-	// OnNotice, when set, receives one line for each thing the user
-	// should know about: a saved file that could not be found again, a
-	// truncation, a file that disappeared. It is called from Next or
-	// OpenFile, on the caller's goroutine.
-	OnNotice func(string)
+	// Log, when set, receives one line for each thing the user should
+	// know about: a saved file that could not be found again (warning), a
+	// truncation (warning), a rotation or a new file (info). It is called
+	// from Next or Open, on the caller's goroutine.
+	Log *slog.Logger
 }
 
-// FileStats are the File's counters. Stats may be called from any
+// Stats are the File's counters. Stats may be called from any
 // goroutine.
-type FileStats struct {
+type Stats struct {
 	Files       uint64 // files opened (live files, rotated ones being finished, glob matches)
 	Lines       uint64 // lines returned by Next
 	Bytes       uint64 // bytes consumed (returned and skipped lines, with their '\n')
@@ -90,12 +90,12 @@ type FileStats struct {
 	LagBytes    int64  // unread bytes in the files open (as of the last read of each)
 }
 
-// File tails an audit log file (or every file matching a glob), following
+// Tail follows an audit log file (or every file matching a glob), through
 // rotation by rename and copytruncate, with positions persisted by Commit.
-// Next, Wait, Commit, Extra and Close must be called from one goroutine
-// (or be serialized by the caller); Stats may be called from any.
-type File struct {
-	cfg   FileConfig
+// Next, Commit, Resume and Close must be called from one goroutine (or be
+// serialized by the caller); Stats may be called from any.
+type Tail struct {
+	cfg   Config
 	glob  bool
 	grace time.Duration
 
@@ -110,14 +110,13 @@ type File struct {
 	seq      uint64
 	lagTotal int64
 
-	buf     []byte
-	bufFile *fileOpen // whose bytes buf holds
-	bufOff  int64     // file offset of buf[0]
-	r, w    int       // buf[r:w] is read but not yet consumed
+	lines   lines     // the read buffer
+	bufFile *fileOpen // whose bytes lines holds
+	bufOff  int64     // file offset of lines.buf[0]
 
-	db    *offsetsDB
-	saved map[string]offsetsEntry // entries loaded from the DB, by stream path
-	extra []byte
+	db     *offsetsDB
+	saved  map[string]offsetsEntry // entries loaded from the DB, by stream path
+	resume []byte                  // the resume list of the last Commit
 
 	timer  *time.Timer
 	closed bool
@@ -172,14 +171,14 @@ const (
 	fpMax        = 256     // bytes of a file's head hashed into its identity
 	switchBudget = 4 << 20 // bytes read from one stream before giving others a turn
 	genHistory   = 1024    // closed generations Commit still accepts
-	maxExtra     = 64 << 10
+	maxResume    = 64 << 10
 )
 
-// OpenFile opens the file (or the files matching the glob) and positions
+// Open opens the file (or the files matching the glob) and positions
 // each stream: at its saved position when DB has one (finding the file
 // among rotated siblings if it was rotated meanwhile), else at the head or
 // the tail as ReadFromHead says.
-func OpenFile(cfg FileConfig) (*File, error) {
+func Open(cfg Config) (*Tail, error) {
 	if cfg.Path == "" {
 		return nil, errors.New("file source: empty path")
 	}
@@ -195,7 +194,7 @@ func OpenFile(cfg FileConfig) (*File, error) {
 	if cfg.BufSize < cfg.MaxLineLen+1 {
 		cfg.BufSize = cfg.MaxLineLen + 1
 	}
-	f := &File{
+	f := &Tail{
 		cfg:   cfg,
 		glob:  strings.ContainsAny(cfg.Path, "*?["),
 		grace: max(2*cfg.Poll, 500*time.Millisecond),
@@ -221,7 +220,7 @@ func OpenFile(cfg FileConfig) (*File, error) {
 			for _, e := range st.Streams {
 				f.saved[e.Path] = e
 			}
-			f.extra = st.Extra
+			f.resume = st.Resume
 		}
 	}
 	paths, err := f.match()
@@ -238,19 +237,19 @@ func OpenFile(cfg FileConfig) (*File, error) {
 		}
 	}
 	f.lastScan = time.Now()
-	f.buf = make([]byte, cfg.BufSize)
+	f.lines = lines{buf: make([]byte, cfg.BufSize), max: cfg.MaxLineLen}
 	return f, nil
 }
 
-func (f *File) notice(format string, args ...any) {
-	if f.cfg.OnNotice != nil {
-		f.cfg.OnNotice(fmt.Sprintf("file source: "+format, args...))
+func (f *Tail) notice(level slog.Level, format string, args ...any) {
+	if f.cfg.Log != nil {
+		f.cfg.Log.Log(context.Background(), level, fmt.Sprintf("file source: "+format, args...))
 	}
 }
 
 // match evaluates the glob, leaving out rotated siblings of other matches
 // or of streams already followed.
-func (f *File) match() ([]string, error) {
+func (f *Tail) match() ([]string, error) {
 	if !f.glob {
 		return nil, nil
 	}
@@ -293,20 +292,20 @@ func isDigits(s string) bool {
 // addStream starts following path. atStart: called by OpenFile (saved
 // positions and ReadFromHead apply); otherwise the file is new and read
 // from its head.
-func (f *File) addStream(path string, atStart bool) error {
+func (f *Tail) addStream(path string, atStart bool) error {
 	s := &fileStream{path: path}
 	f.streams = append(f.streams, s)
 	e, ok := f.saved[path]
 	if atStart && ok {
 		ec := e
 		s.committed = &ec
-		return f.resume(s, e)
+		return f.resumeAt(s, e)
 	}
 	fo, err := f.openRaw(s, path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			if atStart {
-				f.notice("%s does not exist yet; waiting for it", path)
+				f.notice(slog.LevelWarn, "%s does not exist yet; waiting for it", path)
 			}
 			return nil
 		}
@@ -319,8 +318,8 @@ func (f *File) addStream(path string, atStart bool) error {
 	return nil
 }
 
-// resume positions stream s at the saved entry e.
-func (f *File) resume(s *fileStream, e offsetsEntry) error {
+// resumeAt positions stream s at the saved entry e.
+func (f *Tail) resumeAt(s *fileStream, e offsetsEntry) error {
 	want := fileIdent{dev: e.Dev, ino: e.Ino, fpLen: e.FPLen, fpHash: e.FPHash}
 	var fo *fileOpen
 	var n int
@@ -349,17 +348,17 @@ func (f *File) resume(s *fileStream, e offsetsEntry) error {
 		f.st.reopens.Add(1)
 		live, err := f.openRaw(s, s.path)
 		if err != nil {
-			f.notice("%s: saved file (%s, inode %d) is gone and %s cannot be opened (%v); waiting for it, lines may have been lost", s.path, e.Name, e.Ino, s.path, err)
+			f.notice(slog.LevelWarn, "%s: saved file (%s, inode %d) is gone and %s cannot be opened (%v); waiting for it, lines may have been lost", s.path, e.Name, e.Ino, s.path, err)
 			return nil
 		}
-		f.notice("%s: saved file (%s, inode %d) is gone; reading %s from the head, lines may have been lost", s.path, e.Name, e.Ino, s.path)
+		f.notice(slog.LevelWarn, "%s: saved file (%s, inode %d) is gone; reading %s from the head, lines may have been lost", s.path, e.Name, e.Ino, s.path)
 		f.push(s, live)
 		return nil
 	}
 	size := fileSize(fo)
 	if e.Offset > size {
 		f.st.truncations.Add(1)
-		f.notice("%s: %s is shorter (%d) than the saved offset %d (truncated while stopped); reading it from 0", s.path, fo.name, size, e.Offset)
+		f.notice(slog.LevelWarn, "%s: %s is shorter (%d) than the saved offset %d (truncated while stopped); reading it from 0", s.path, fo.name, size, e.Offset)
 	} else {
 		fo.off = e.Offset
 	}
@@ -368,7 +367,7 @@ func (f *File) resume(s *fileStream, e offsetsEntry) error {
 	newer := f.openNewer(s, fo, n)
 	if len(newer) > 0 {
 		f.st.rotations.Add(uint64(len(newer)))
-		f.notice("%s: resuming in rotated file %s at %d, then %d newer file(s)", s.path, fo.name, fo.off, len(newer))
+		f.notice(slog.LevelInfo, "%s: resuming in rotated file %s at %d, then %d newer file(s)", s.path, fo.name, fo.off, len(newer))
 	}
 	for _, nf := range newer {
 		f.push(s, nf)
@@ -377,7 +376,7 @@ func (f *File) resume(s *fileStream, e offsetsEntry) error {
 }
 
 // push appends fo to s.files, giving it its generation.
-func (f *File) push(s *fileStream, fo *fileOpen) {
+func (f *Tail) push(s *fileStream, fo *fileOpen) {
 	f.seq++
 	fo.seq = f.seq
 	fo.gen = f.newGen()
@@ -389,7 +388,7 @@ func (f *File) push(s *fileStream, fo *fileOpen) {
 }
 
 // openRaw opens name as a file of stream s (not yet pushed).
-func (f *File) openRaw(s *fileStream, name string) (*fileOpen, error) {
+func (f *Tail) openRaw(s *fileStream, name string) (*fileOpen, error) {
 	fh, err := os.Open(name)
 	if err != nil {
 		return nil, err
@@ -409,7 +408,7 @@ func (f *File) openRaw(s *fileStream, name string) (*fileOpen, error) {
 	return fo, nil
 }
 
-func (f *File) newGen() uint16 {
+func (f *Tail) newGen() uint16 {
 	for {
 		f.lastGen++
 		if f.lastGen == 0 {
@@ -422,7 +421,7 @@ func (f *File) newGen() uint16 {
 	}
 }
 
-func (f *File) closeFile(fo *fileOpen) {
+func (f *Tail) closeFile(fo *fileOpen) {
 	if fo.f == nil {
 		return
 	}
@@ -444,7 +443,7 @@ func (f *File) closeFile(fo *fileOpen) {
 }
 
 // consumed accounts n bytes of fo as handed over (LagBytes).
-func (f *File) consumed(fo *fileOpen, n int) {
+func (f *Tail) consumed(fo *fileOpen, n int) {
 	if fo.lag < int64(n) {
 		n = int(fo.lag)
 	}
@@ -453,7 +452,7 @@ func (f *File) consumed(fo *fileOpen, n int) {
 	f.st.lag.Store(f.lagTotal)
 }
 
-func (f *File) setLag(fo *fileOpen, v int64) {
+func (f *Tail) setLag(fo *fileOpen, v int64) {
 	if v < 0 {
 		v = 0
 	}
@@ -505,7 +504,7 @@ func findSibling(path string, dev, ino uint64) (n int, name string, ok bool) {
 // meanwhile can show a file twice (dropped by inode) but cannot hide one.
 // If old is not met (deleted meanwhile), only the file at path is kept.
 // Files of s already open or already read are skipped.
-func (f *File) openNewer(s *fileStream, old *fileOpen, n int) []*fileOpen {
+func (f *Tail) openNewer(s *fileStream, old *fileOpen, n int) []*fileOpen {
 	seen := map[[2]uint64]bool{}
 	for _, fo := range s.files {
 		seen[[2]uint64{fo.id.dev, fo.id.ino}] = true
@@ -567,7 +566,7 @@ func wasRead(fo *fileOpen, done []*fileOpen) bool {
 
 // checkPath compares the file at s.path with the last file of s and queues
 // the new file(s) after a rotation.
-func (f *File) checkPath(s *fileStream) {
+func (f *Tail) checkPath(s *fileStream) {
 	var st syscall.Stat_t
 	if err := syscall.Stat(s.path, &st); err != nil {
 		return // gone for now (deleted, or between rename and create)
@@ -583,7 +582,7 @@ func (f *File) checkPath(s *fileStream) {
 		}
 		if s.opened {
 			f.st.reopens.Add(1)
-			f.notice("%s: reopened", s.path)
+			f.notice(slog.LevelInfo, "%s: reopened", s.path)
 		}
 		f.push(s, fo)
 		return
@@ -601,10 +600,10 @@ func (f *File) checkPath(s *fileStream) {
 		var lst syscall.Stat_t
 		if syscall.Fstat(last.fd, &lst) == nil && lst.Nlink == 0 {
 			f.st.reopens.Add(1)
-			f.notice("%s: %s was deleted; reading the new file", s.path, last.name)
+			f.notice(slog.LevelInfo, "%s: %s was deleted; reading the new file", s.path, last.name)
 		} else {
 			f.st.rotations.Add(1)
-			f.notice("%s: rotated to an unknown name; reading the new file", s.path)
+			f.notice(slog.LevelInfo, "%s: rotated to an unknown name; reading the new file", s.path)
 		}
 	}
 	for _, fo := range newer {
@@ -612,8 +611,8 @@ func (f *File) checkPath(s *fileStream) {
 	}
 }
 
-// Wait sleeps until data may be there (up to Poll) or ctx is done.
-func (f *File) Wait(ctx context.Context) error {
+// wait sleeps until data may be there (up to Poll) or ctx is done.
+func (f *Tail) wait(ctx context.Context) error {
 	if f.timer == nil {
 		f.timer = time.NewTimer(f.cfg.Poll)
 	} else {
@@ -629,16 +628,16 @@ func (f *File) Wait(ctx context.Context) error {
 }
 
 // Commit persists (atomically) that everything before p in p's file has
-// been handed over, plus an opaque extra blob (< 64 KiB, may be nil). The
-// blob is one for the whole File: the last Commit's, whatever stream p
+// been handed over, plus an opaque resume list (< 64 KiB, may be nil). The
+// list is one for the whole Tail: the last Commit's, whatever stream p
 // belongs to. A position before the stream's already committed one is
-// ignored (the blob is still saved). Without DB, Commit only remembers.
-func (f *File) Commit(p Pos, extra []byte) error {
+// ignored (the list is still saved). Without DB, Commit only remembers.
+func (f *Tail) Commit(p Pos, resume []byte) error {
 	if f.closed {
 		return os.ErrClosed
 	}
-	if len(extra) >= maxExtra {
-		return fmt.Errorf("file source: commit extra is %d bytes (limit %d)", len(extra), maxExtra)
+	if len(resume) >= maxResume {
+		return fmt.Errorf("file source: commit resume list is %d bytes (limit %d)", len(resume), maxResume)
 	}
 	fo, ok := f.gens[p.Gen()]
 	if !ok {
@@ -656,11 +655,11 @@ func (f *File) Commit(p Pos, extra []byte) error {
 		}
 		s.commitSeq = fo.seq
 	}
-	f.extra = append(f.extra[:0], extra...)
+	f.resume = append(f.resume[:0], resume...)
 	if f.db == nil {
 		return nil
 	}
-	st := &offsetsState{Version: offsetsVersion, Extra: f.extra}
+	st := &offsetsState{Version: offsetsVersion, Resume: f.resume}
 	inDB := map[string]bool{}
 	for _, s := range f.streams {
 		if s.committed != nil {
@@ -679,18 +678,18 @@ func (f *File) Commit(p Pos, extra []byte) error {
 	return f.db.save(st)
 }
 
-// Extra returns the blob of the last Commit (loaded from the DB at
-// OpenFile). Nil if none.
-func (f *File) Extra() []byte {
-	if len(f.extra) == 0 {
+// Resume returns the resume list of the last Commit (loaded from the DB
+// at Open). Nil if none.
+func (f *Tail) Resume() []byte {
+	if len(f.resume) == 0 {
 		return nil
 	}
-	return f.extra
+	return f.resume
 }
 
 // Stats returns the counters; safe from any goroutine.
-func (f *File) Stats() FileStats {
-	return FileStats{
+func (f *Tail) Stats() Stats {
+	return Stats{
 		Files:       f.st.files.Load(),
 		Lines:       f.st.lines.Load(),
 		Bytes:       f.st.bytes.Load(),
@@ -703,7 +702,7 @@ func (f *File) Stats() FileStats {
 }
 
 // Close closes every file. It does not commit.
-func (f *File) Close() error {
+func (f *Tail) Close() error {
 	if f.closed {
 		return nil
 	}

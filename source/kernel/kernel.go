@@ -1,12 +1,17 @@
 //go:build linux
 
-package source
+// Package kernel reads audit records straight from the kernel's audit
+// netlink socket: multicast (read-only, beside auditd) or unicast (as the
+// audit daemon), installing its own rules and removing them at Close.
+package kernel
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -17,10 +22,12 @@ import (
 	"unsafe"
 
 	libaudit "github.com/elastic/go-libaudit/v2"
+	"github.com/whokilledit/linuxaudit/source"
+	"github.com/whokilledit/linuxaudit/source/rules"
 )
 
-// NetlinkConfig configures the kernel audit netlink source.
-type NetlinkConfig struct {
+// Config configures the kernel audit netlink source.
+type Config struct {
 	// Mode is "multicast" (read-only, beside a running auditd: the
 	// AUDIT_NLGRP_READLOG group), "unicast" (become the audit daemon) or
 	// "auto" (or ""): multicast when an audit daemon pid is registered and
@@ -32,7 +39,7 @@ type NetlinkConfig struct {
 	Rules []string
 	// RulesFile holds more rules, one per line, # comments, blank lines.
 	RulesFile string
-	// KillRules installs the built-in kill-monitoring rules (RuleKillSet).
+	// KillRules installs the built-in kill-monitoring rules (rules.KillSet).
 	KillRules bool
 	// BacklogLimit, RateLimit, BacklogWaitTime are set in the kernel when
 	// non-nil (and not restored at Close).
@@ -42,17 +49,17 @@ type NetlinkConfig struct {
 	RcvBuf int
 	// LostPoll is how often the kernel's lost counter is read (default 1s).
 	LostPoll time.Duration
-	// OnNotice receives log lines: level 1 error, 2 warning, 3 info, 4 debug.
-	// It may be called from another goroutine than Receive's.
-	OnNotice func(level int, msg string)
+	// Log receives what the user should know (nil: nothing is logged); it
+	// may be called from another goroutine than Next's.
+	Log *slog.Logger
 	// OnLost is called (from the polling goroutine) when the kernel's lost
 	// counter rose: delta since the last poll, total rise since start.
 	OnLost func(delta uint64, total uint64)
 }
 
-// NetlinkStats are the counters of a Netlink source.
-type NetlinkStats struct {
-	Messages   uint64 // audit messages delivered to Receive's fn
+// Stats are the counters of a Source.
+type Stats struct {
+	Messages   uint64 // audit messages returned by Next
 	Bytes      uint64 // their payload bytes
 	ENOBUFS    uint64 // socket overflows (messages dropped by our socket)
 	KernelLost uint64 // rise of the kernel's lost counter since start
@@ -61,17 +68,10 @@ type NetlinkStats struct {
 	Mode       string // "multicast" or "unicast"
 }
 
-// Netlink notice levels.
-const (
-	NetlinkLevelError = 1
-	NetlinkLevelWarn  = 2
-	NetlinkLevelInfo  = 3
-	NetlinkLevelDebug = 4
-)
-
-// Netlink is an open kernel audit source.
-type Netlink struct {
-	cfg  NetlinkConfig
+// Source is an open kernel audit source.
+type Source struct {
+	cfg  Config
+	log  *slog.Logger
 	mode string
 	rx   *nlSock
 	ctl  *libaudit.AuditClient
@@ -83,6 +83,7 @@ type Netlink struct {
 	restoreEnabled bool // unicast: enabled was 0, we set it to 1
 
 	pending []nlMsg // events read while waiting for the SetPID ack
+	buf     []byte
 
 	messages, bytes, enobufs, lost, truncated atomic.Uint64
 
@@ -93,18 +94,17 @@ type Netlink struct {
 	closeErr  error
 }
 
-// NetlinkModeAuto, NetlinkModeMulticast, NetlinkModeUnicast are the accepted
-// values of NetlinkConfig.Mode.
+// The accepted values of Config.Mode.
 const (
-	NetlinkModeAuto      = "auto"
-	NetlinkModeMulticast = "multicast"
-	NetlinkModeUnicast   = "unicast"
+	ModeAuto      = "auto"
+	ModeMulticast = "multicast"
+	ModeUnicast   = "unicast"
 )
 
 const (
-	netlinkDefaultRcvBuf = 8 << 20
-	netlinkCtlTimeout    = 2 * time.Second
-	netlinkReadBuf       = 64 << 10
+	defaultRcvBuf = 8 << 20
+	ctlTimeout    = 2 * time.Second
+	readBuf       = 64 << 10
 
 	auditSet     = 1001 // AUDIT_SET
 	auditAddRule = 1011 // AUDIT_ADD_RULE
@@ -112,14 +112,12 @@ const (
 	auditReplace = 1329 // AUDIT_REPLACE: kernel asking if the daemon is alive
 )
 
-func (n *Netlink) notice(level int, format string, args ...any) {
-	if n.cfg.OnNotice != nil {
-		n.cfg.OnNotice(level, fmt.Sprintf(format, args...))
-	}
+func (n *Source) notice(level slog.Level, format string, args ...any) {
+	n.log.Log(context.Background(), level, fmt.Sprintf(format, args...))
 }
 
-// netlinkAlive tells whether pid is a live process.
-func netlinkAlive(pid uint32) bool {
+// alive tells whether pid is a live process.
+func alive(pid uint32) bool {
 	if pid == 0 {
 		return false
 	}
@@ -127,8 +125,8 @@ func netlinkAlive(pid uint32) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// netlinkComm names a process for messages ("1234 (auditd)").
-func netlinkComm(pid uint32) string {
+// procName names a process for messages ("1234 (auditd)").
+func procName(pid uint32) string {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/comm")
 	if err != nil {
 		return strconv.Itoa(int(pid))
@@ -136,58 +134,61 @@ func netlinkComm(pid uint32) string {
 	return fmt.Sprintf("%d (%s)", pid, strings.TrimSpace(string(b)))
 }
 
-// OpenNetlink checks and parses the configuration and rules, opens the
+// Open checks and parses the configuration and rules, opens the
 // socket, applies the kernel settings, installs the self-exclusion rule
 // (-A never,exit -F pid=<our pid>) and the configured rules and, in unicast
 // mode, enables audit if needed and registers as the audit daemon. On error
 // everything done so far is undone.
-func OpenNetlink(cfg NetlinkConfig) (*Netlink, error) {
+func Open(cfg Config) (*Source, error) {
 	mode := cfg.Mode
 	if mode == "" {
-		mode = NetlinkModeAuto
+		mode = ModeAuto
 	}
 	switch mode {
-	case NetlinkModeAuto, NetlinkModeMulticast, NetlinkModeUnicast:
+	case ModeAuto, ModeMulticast, ModeUnicast:
 	default:
 		return nil, fmt.Errorf("netlink mode %q: accepted values are multicast, unicast, auto", cfg.Mode)
 	}
 	if cfg.RcvBuf <= 0 {
-		cfg.RcvBuf = netlinkDefaultRcvBuf
+		cfg.RcvBuf = defaultRcvBuf
 	}
 	if cfg.LostPoll <= 0 {
 		cfg.LostPoll = time.Second
 	}
 
 	// Every rule is parsed before anything touches the kernel.
-	self := RuleSelfExclude(os.Getpid())
+	self := rules.SelfExclude(os.Getpid())
 	texts := []string{self}
 	texts = append(texts, cfg.Rules...)
 	if cfg.RulesFile != "" {
-		fr, err := RuleReadFile(cfg.RulesFile)
+		fr, err := rules.ReadFile(cfg.RulesFile)
 		if err != nil {
 			return nil, err
 		}
 		texts = append(texts, fr...)
 	}
 	if cfg.KillRules {
-		texts = append(texts, RuleKillSet()...)
+		texts = append(texts, rules.KillSet()...)
 	}
 	wires := make([][]byte, len(texts))
 	for i, t := range texts {
-		w, err := RuleBuild(t)
+		w, err := rules.Build(t)
 		if err != nil {
 			return nil, err
 		}
 		wires[i] = w
 	}
 
-	n := &Netlink{cfg: cfg, stop: make(chan struct{}), pollDone: make(chan struct{})}
+	n := &Source{cfg: cfg, log: cfg.Log, stop: make(chan struct{}), pollDone: make(chan struct{})}
+	if n.log == nil {
+		n.log = slog.New(slog.DiscardHandler)
+	}
 	ctl, err := libaudit.NewAuditClient(nil)
 	if err != nil {
 		return nil, fmt.Errorf("audit netlink: %w", err)
 	}
 	n.ctl = ctl
-	fail := func(err error) (*Netlink, error) {
+	fail := func(err error) (*Source, error) {
 		close(n.pollDone) // no poller yet
 		n.Close()
 		return nil, err
@@ -202,34 +203,34 @@ func OpenNetlink(cfg NetlinkConfig) (*Netlink, error) {
 	if st.Enabled == 2 {
 		return fail(errors.New("audit configuration is locked (enabled 2, auditctl -e 2): rules and settings cannot change until reboot"))
 	}
-	daemon := st.PID != 0 && netlinkAlive(st.PID)
-	if mode == NetlinkModeAuto {
+	daemon := st.PID != 0 && alive(st.PID)
+	if mode == ModeAuto {
 		if daemon {
-			mode = NetlinkModeMulticast
+			mode = ModeMulticast
 		} else {
-			mode = NetlinkModeUnicast
+			mode = ModeUnicast
 		}
 	}
 	n.mode = mode
-	if mode == NetlinkModeUnicast && daemon {
+	if mode == ModeUnicast && daemon {
 		if int(st.PID) == os.Getpid() {
 			return fail(errors.New("unicast: this process is already registered as the audit daemon"))
 		}
-		return fail(fmt.Errorf("unicast: another audit daemon is registered with the kernel: pid %s; stop it or use mode multicast", netlinkComm(st.PID)))
+		return fail(fmt.Errorf("unicast: another audit daemon is registered with the kernel: pid %s; stop it or use mode multicast", procName(st.PID)))
 	}
-	if mode == NetlinkModeMulticast && st.Enabled == 0 {
-		n.notice(NetlinkLevelWarn, "audit is disabled (enabled 0): no events until something runs auditctl -e 1")
+	if mode == ModeMulticast && st.Enabled == 0 {
+		n.notice(slog.LevelWarn, "audit is disabled (enabled 0): no events until something runs auditctl -e 1")
 	}
 
 	var groups uint32
-	if mode == NetlinkModeMulticast {
+	if mode == ModeMulticast {
 		groups = libaudit.NetlinkGroupReadLog
 	}
 	if n.rx, err = newNLSock(groups, cfg.RcvBuf); err != nil {
 		return fail(err)
 	}
 	if n.rx.rcvbuf < cfg.RcvBuf {
-		n.notice(NetlinkLevelWarn, "netlink receive buffer is %d bytes, %d asked", n.rx.rcvbuf, cfg.RcvBuf)
+		n.notice(slog.LevelWarn, "netlink receive buffer is %d bytes, %d asked", n.rx.rcvbuf, cfg.RcvBuf)
 	}
 
 	if cfg.BacklogLimit != nil {
@@ -255,9 +256,9 @@ func OpenNetlink(cfg NetlinkConfig) (*Netlink, error) {
 		// delete with the flag cleared.
 		del := w
 		var err error
-		if binary.NativeEndian.Uint32(w[0:4])&auditFilterPrepend != 0 {
+		if binary.NativeEndian.Uint32(w[0:4])&rules.FilterPrepend != 0 {
 			del = append([]byte(nil), w...)
-			binary.NativeEndian.PutUint32(del[0:4], binary.NativeEndian.Uint32(w[0:4])&^auditFilterPrepend)
+			binary.NativeEndian.PutUint32(del[0:4], binary.NativeEndian.Uint32(w[0:4])&^rules.FilterPrepend)
 			if existing == nil {
 				if existing, err = ctl.GetRules(); err != nil {
 					return fail(fmt.Errorf("listing audit rules: %w", err))
@@ -277,15 +278,15 @@ func OpenNetlink(cfg NetlinkConfig) (*Netlink, error) {
 		case err == nil:
 			n.added = append(n.added, del)
 			n.addedText = append(n.addedText, texts[i])
-			n.notice(NetlinkLevelDebug, "audit rule added: %s", texts[i])
+			n.notice(slog.LevelDebug, "audit rule added: %s", texts[i])
 		case errors.Is(err, syscall.EEXIST):
-			n.notice(NetlinkLevelInfo, "audit rule already present, left as is (not removed at close): %s", texts[i])
+			n.notice(slog.LevelInfo, "audit rule already present, left as is (not removed at close): %s", texts[i])
 		default:
 			return fail(fmt.Errorf("adding audit rule %q: %w", texts[i], err))
 		}
 	}
 
-	if mode == NetlinkModeUnicast {
+	if mode == ModeUnicast {
 		if st.Enabled == 0 {
 			if err := ctl.SetEnabled(true, libaudit.WaitForReply); err != nil {
 				return fail(fmt.Errorf("enabling audit: %w", err))
@@ -293,10 +294,10 @@ func OpenNetlink(cfg NetlinkConfig) (*Netlink, error) {
 			n.restoreEnabled = true
 		}
 		s := libaudit.AuditStatus{Mask: libaudit.AuditStatusPID, PID: uint32(os.Getpid())}
-		if err := n.rx.request(auditSet, netlinkStatusBytes(&s), netlinkCtlTimeout, &n.pending); err != nil {
+		if err := n.rx.request(auditSet, statusBytes(&s), ctlTimeout, &n.pending); err != nil {
 			if errors.Is(err, syscall.EEXIST) {
 				if cur, e2 := ctl.GetStatus(); e2 == nil && cur.PID != 0 {
-					err = fmt.Errorf("another audit daemon registered meanwhile: pid %s", netlinkComm(cur.PID))
+					err = fmt.Errorf("another audit daemon registered meanwhile: pid %s", procName(cur.PID))
 				}
 			}
 			return fail(fmt.Errorf("unicast: registering as the audit daemon: %w", err))
@@ -310,19 +311,19 @@ func OpenNetlink(cfg NetlinkConfig) (*Netlink, error) {
 		base = cur.Lost
 	}
 	go n.pollLost(base)
-	n.notice(NetlinkLevelInfo, "audit netlink source open: mode %s, %d rules added, receive buffer %d bytes", mode, len(n.added), n.rx.rcvbuf)
+	n.notice(slog.LevelInfo, "audit netlink source open: mode %s, %d rules added, receive buffer %d bytes", mode, len(n.added), n.rx.rcvbuf)
 	return n, nil
 }
 
-// netlinkStatusBytes is the wire form of struct audit_status.
-func netlinkStatusBytes(s *libaudit.AuditStatus) []byte {
+// statusBytes is the wire form of struct audit_status.
+func statusBytes(s *libaudit.AuditStatus) []byte {
 	return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(s)), unsafe.Sizeof(*s))...)
 }
 
 // ctlAck sends a request on the control socket and waits for the kernel's
 // acknowledgement, returning its errno (go-libaudit's DeleteRule ignores it,
 // and its AddRule hides EEXIST in a string). Callers hold ctlMu or own n.
-func (n *Netlink) ctlAck(typ uint16, data []byte) error {
+func (n *Source) ctlAck(typ uint16, data []byte) error {
 	seq, err := n.ctl.Netlink.Send(syscall.NetlinkMessage{
 		Header: syscall.NlMsghdr{Type: typ, Flags: syscall.NLM_F_REQUEST | syscall.NLM_F_ACK},
 		Data:   data,
@@ -330,13 +331,13 @@ func (n *Netlink) ctlAck(typ uint16, data []byte) error {
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(netlinkCtlTimeout)
+	deadline := time.Now().Add(ctlTimeout)
 	for {
-		msgs, err := n.ctl.Netlink.Receive(true, netlinkParseOne)
+		msgs, err := n.ctl.Netlink.Receive(true, parseOne)
 		if err != nil {
 			if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EINTR) {
 				if time.Now().After(deadline) {
-					return fmt.Errorf("no answer from the kernel within %v", netlinkCtlTimeout)
+					return fmt.Errorf("no answer from the kernel within %v", ctlTimeout)
 				}
 				time.Sleep(2 * time.Millisecond)
 				continue
@@ -351,7 +352,7 @@ func (n *Netlink) ctlAck(typ uint16, data []byte) error {
 	}
 }
 
-func netlinkParseOne(b []byte) ([]syscall.NetlinkMessage, error) {
+func parseOne(b []byte) ([]syscall.NetlinkMessage, error) {
 	if len(b) < nlHdrLen {
 		return nil, syscall.EINVAL
 	}
@@ -366,7 +367,7 @@ func netlinkParseOne(b []byte) ([]syscall.NetlinkMessage, error) {
 
 // pollLost reads the kernel status every LostPoll on the control socket and
 // reports rises of the lost counter.
-func (n *Netlink) pollLost(last uint32) {
+func (n *Source) pollLost(last uint32) {
 	defer close(n.pollDone)
 	t := time.NewTicker(n.cfg.LostPoll)
 	defer t.Stop()
@@ -382,7 +383,7 @@ func (n *Netlink) pollLost(last uint32) {
 		n.ctlMu.Unlock()
 		if err != nil {
 			if !failing {
-				n.notice(NetlinkLevelWarn, "audit status poll: %v", err)
+				n.notice(slog.LevelWarn, "audit status poll: %v", err)
 			}
 			failing = true
 			continue
@@ -392,80 +393,101 @@ func (n *Netlink) pollLost(last uint32) {
 		case st.Lost > last:
 			d := uint64(st.Lost - last)
 			total := n.lost.Add(d)
-			n.notice(NetlinkLevelWarn, "kernel audit lost %d events (%d since start; backlog %d of %d)", d, total, st.Backlog, st.BacklogLimit)
+			n.notice(slog.LevelWarn, "kernel audit lost %d events (%d since start; backlog %d of %d)", d, total, st.Backlog, st.BacklogLimit)
 			if n.cfg.OnLost != nil {
 				n.cfg.OnLost(d, total)
 			}
 		case st.Lost < last:
-			n.notice(NetlinkLevelInfo, "kernel audit lost counter was reset (%d -> %d)", last, st.Lost)
+			n.notice(slog.LevelInfo, "kernel audit lost counter was reset (%d -> %d)", last, st.Lost)
 		}
 		last = st.Lost
-		if n.mode == NetlinkModeUnicast && n.registered && int(st.PID) != os.Getpid() && !lostPid {
+		if n.mode == ModeUnicast && n.registered && int(st.PID) != os.Getpid() && !lostPid {
 			lostPid = true
-			n.notice(NetlinkLevelError, "the kernel no longer sends events to us: audit pid is %d", st.PID)
+			n.notice(slog.LevelError, "the kernel no longer sends events to us: audit pid is %d", st.PID)
 		}
 	}
 }
 
 // Mode is the mode in use: "multicast" or "unicast".
-func (n *Netlink) Mode() string { return n.mode }
+func (n *Source) Mode() string { return n.mode }
 
-// Receive reads audit messages and calls fn for each with the message type
-// and its text ("audit(1695710251.567:366042): arch=..." without trailing
-// NUL or newline; only valid during the call). It returns nil once Close is
-// called, or the first fatal read error. Socket overflows (ENOBUFS) are
-// counted, reported through OnNotice, and reading goes on. Netlink control
-// messages are not passed on. Not for concurrent use.
-func (n *Netlink) Receive(fn func(typ uint16, payload []byte)) error {
-	for _, m := range n.pending {
-		n.deliver(fn, m.typ, m.data)
+// Next returns the next audit message (type and text,
+// "audit(1695710251.567:366042): arch=..." without trailing NUL or
+// newline; valid until the next call). After about 250 ms without one it
+// returns source.ErrIdle; once ctx is done or Close is called, the
+// context's error or os.ErrClosed. Socket overflows (ENOBUFS) are counted,
+// logged, and reading goes on. Netlink control messages are not returned.
+// Not for concurrent use.
+func (n *Source) Next(ctx context.Context) (source.Msg, error) {
+	for len(n.pending) > 0 {
+		m := n.pending[0]
+		n.pending = n.pending[1:]
+		if msg, ok := n.deliver(m.typ, m.data); ok {
+			return msg, nil
+		}
 	}
-	n.pending = nil
-	buf := make([]byte, netlinkReadBuf)
+	if n.buf == nil {
+		n.buf = make([]byte, readBuf)
+	}
+	deadline := time.Now().Add(idleAfter)
+	n.rx.f.SetReadDeadline(deadline)
 	for {
-		nr, fromKernel, err := n.rx.recv(buf)
+		if err := ctx.Err(); err != nil {
+			return source.Msg{}, err
+		}
 		if n.closed.Load() {
-			return nil
+			return source.Msg{}, os.ErrClosed
+		}
+		nr, fromKernel, err := n.rx.recv(n.buf)
+		if n.closed.Load() {
+			return source.Msg{}, os.ErrClosed
 		}
 		if err != nil {
 			switch {
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				return source.Msg{}, source.ErrIdle
 			case errors.Is(err, syscall.ENOBUFS):
 				c := n.enobufs.Add(1)
 				if c == 1 || c&(c-1) == 0 { // 1st, 2nd, 4th, 8th...
-					n.notice(NetlinkLevelWarn, "netlink receive buffer overflow: audit messages dropped (ENOBUFS, %d times so far)", c)
+					n.notice(slog.LevelWarn, "netlink receive buffer overflow: audit messages dropped (ENOBUFS, %d times so far)", c)
 				}
 				continue
 			case errors.Is(err, syscall.EINTR):
 				continue
 			case errors.Is(err, os.ErrClosed):
-				return nil
+				return source.Msg{}, os.ErrClosed
 			}
-			return fmt.Errorf("audit netlink receive: %w", err)
+			return source.Msg{}, fmt.Errorf("audit netlink receive: %w", err)
 		}
 		if !fromKernel || nr < nlHdrLen {
 			continue
 		}
-		if nr > len(buf) {
+		if nr > len(n.buf) {
 			n.truncated.Add(1)
-			nr = len(buf)
+			nr = len(n.buf)
 		}
-		n.deliver(fn, binary.NativeEndian.Uint16(buf[4:6]), buf[nlHdrLen:nr])
+		if msg, ok := n.deliver(binary.NativeEndian.Uint16(n.buf[4:6]), n.buf[nlHdrLen:nr]); ok {
+			return msg, nil
+		}
 	}
 }
 
-func (n *Netlink) deliver(fn func(uint16, []byte), typ uint16, p []byte) {
+// idleAfter is how long Next waits before reporting source.ErrIdle.
+const idleAfter = 250 * time.Millisecond
+
+func (n *Source) deliver(typ uint16, p []byte) (source.Msg, bool) {
 	if typ < 1100 || typ == auditReplace {
-		return // netlink and audit control messages
+		return source.Msg{}, false // netlink and audit control messages
 	}
 	p = bytes.TrimRight(p, "\x00\n")
 	n.messages.Add(1)
 	n.bytes.Add(uint64(len(p)))
-	fn(typ, p)
+	return source.Msg{Data: p, Type: typ, Pos: source.NoPos, End: source.NoPos}, true
 }
 
 // Stats returns the counters so far.
-func (n *Netlink) Stats() NetlinkStats {
-	return NetlinkStats{
+func (n *Source) Stats() Stats {
+	return Stats{
 		Messages:   n.messages.Load(),
 		Bytes:      n.bytes.Load(),
 		ENOBUFS:    n.enobufs.Load(),
@@ -478,9 +500,9 @@ func (n *Netlink) Stats() NetlinkStats {
 
 // Close removes the rules we added, restores the enabled flag we changed,
 // unregisters us as the audit daemon (unicast: the kernel's audit pid goes
-// back to 0), closes the sockets and makes a blocked Receive return nil.
-// It does not wait for Receive. Calling it again returns the first result.
-func (n *Netlink) Close() error {
+// back to 0), closes the sockets and makes a blocked Next return. It does
+// not wait for Next. Calling it again returns the first result.
+func (n *Source) Close() error {
 	n.closeOnce.Do(func() {
 		n.closed.Store(true)
 		close(n.stop)
@@ -492,7 +514,7 @@ func (n *Netlink) Close() error {
 			err := n.ctlAck(auditDelRule, n.added[i])
 			switch {
 			case errors.Is(err, syscall.ENOENT):
-				n.notice(NetlinkLevelWarn, "audit rule %q was already removed by someone else", n.addedText[i])
+				n.notice(slog.LevelWarn, "audit rule %q was already removed by someone else", n.addedText[i])
 			case err != nil:
 				errs = append(errs, fmt.Errorf("removing audit rule %q: %w", n.addedText[i], err))
 			}
@@ -504,7 +526,7 @@ func (n *Netlink) Close() error {
 		}
 		if n.registered {
 			s := libaudit.AuditStatus{Mask: libaudit.AuditStatusPID, PID: 0}
-			if err := n.ctlAck(auditSet, netlinkStatusBytes(&s)); err != nil {
+			if err := n.ctlAck(auditSet, statusBytes(&s)); err != nil {
 				errs = append(errs, fmt.Errorf("unregistering as the audit daemon: %w", err))
 			}
 		}
@@ -516,7 +538,7 @@ func (n *Netlink) Close() error {
 		}
 		n.closeErr = errors.Join(errs...)
 		if n.closeErr != nil {
-			n.notice(NetlinkLevelError, "%v", n.closeErr)
+			n.notice(slog.LevelError, "%v", n.closeErr)
 		}
 	})
 	return n.closeErr

@@ -1,6 +1,8 @@
-package source
+package auditlog
 
 import (
+	"github.com/whokilledit/linuxaudit/internal/audittest"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -92,17 +94,17 @@ type readLine struct {
 
 // readUntil reads lines until want lines were read or timeout; fails on
 // timeout.
-func readUntil(t testing.TB, f *File, want int, timeout time.Duration) []readLine {
+func readUntil(t testing.TB, f *Tail, want int, timeout time.Duration) []readLine {
 	t.Helper()
 	var out []readLine
 	deadline := time.Now().Add(timeout)
 	for len(out) < want {
-		l, s, e, err := f.Next()
-		if err == ErrNoData {
+		l, s, e, err := f.next()
+		if err == errNoData {
 			if time.Now().After(deadline) {
 				t.Fatalf("timeout: read %d lines of %d (stats %+v)", len(out), want, f.Stats())
 			}
-			f.Wait(context.Background())
+			f.wait(context.Background())
 			continue
 		}
 		if err != nil {
@@ -114,18 +116,18 @@ func readUntil(t testing.TB, f *File, want int, timeout time.Duration) []readLin
 }
 
 // expectNoMore checks nothing else comes for a while.
-func expectNoMore(t testing.TB, f *File, quiet time.Duration) {
+func expectNoMore(t testing.TB, f *Tail, quiet time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(quiet)
 	for time.Now().Before(deadline) {
-		l, _, _, err := f.Next()
+		l, _, _, err := f.next()
 		if err == nil {
 			t.Fatalf("unexpected extra line %q", l)
 		}
-		if err != ErrNoData {
+		if err != errNoData {
 			t.Fatal(err)
 		}
-		f.Wait(context.Background())
+		f.wait(context.Background())
 	}
 }
 
@@ -157,31 +159,31 @@ func TestFilePartialLine(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "audit.log")
 	appendRaw(t, log, "first\nsecond hal")
-	f, err := OpenFile(FileConfig{Path: log, ReadFromHead: true, Poll: 10 * time.Millisecond})
+	f, err := Open(Config{Path: log, ReadFromHead: true, Poll: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	l, s, e, err := f.Next()
+	l, s, e, err := f.next()
 	if err != nil || string(l) != "first" || s.Offset() != 0 || e.Offset() != 6 {
 		t.Fatalf("got %q %v %v %v", l, s, e, err)
 	}
 	for i := 0; i < 3; i++ {
-		if l, _, _, err := f.Next(); err != ErrNoData {
+		if l, _, _, err := f.next(); err != errNoData {
 			t.Fatalf("partial line returned: %q %v", l, err)
 		}
-		f.Wait(context.Background())
+		f.wait(context.Background())
 	}
 	appendRaw(t, log, "f")
-	if l, _, _, err := f.Next(); err != ErrNoData {
+	if l, _, _, err := f.next(); err != errNoData {
 		t.Fatalf("partial line returned: %q %v", l, err)
 	}
 	appendRaw(t, log, " done\nthird\n")
-	l, s, e, err = f.Next()
+	l, s, e, err = f.next()
 	if err != nil || string(l) != "second half done" || s.Offset() != 6 || e.Offset() != 23 || s.Gen() != e.Gen() {
 		t.Fatalf("got %q %v %v %v", l, s, e, err)
 	}
-	if l, _, _, err := f.Next(); string(l) != "third" || err != nil {
+	if l, _, _, err := f.next(); string(l) != "third" || err != nil {
 		t.Fatalf("got %q %v", l, err)
 	}
 	if st := f.Stats(); st.Lines != 3 || st.Bytes != 29 || st.LagBytes != 0 || st.Files != 1 {
@@ -190,16 +192,16 @@ func TestFilePartialLine(t *testing.T) {
 
 	// Tail start: at the end of the last complete line.
 	appendRaw(t, log, "fourth\nfif")
-	g, err := OpenFile(FileConfig{Path: log, ReadFromHead: false, Poll: 10 * time.Millisecond})
+	g, err := Open(Config{Path: log, ReadFromHead: false, Poll: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	if l, _, _, err := g.Next(); err != ErrNoData {
+	if l, _, _, err := g.next(); err != errNoData {
 		t.Fatalf("tail start returned %q %v", l, err)
 	}
 	appendRaw(t, log, "th\n")
-	if l, _, _, err := g.Next(); string(l) != "fifth" || err != nil {
+	if l, _, _, err := g.next(); string(l) != "fifth" || err != nil {
 		t.Fatalf("tail start: got %q %v", l, err)
 	}
 }
@@ -211,7 +213,7 @@ func TestFileRotationRename(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "audit.log")
 	appendLines(t, log, 1, 100)
-	f, err := OpenFile(FileConfig{Path: log, ReadFromHead: true, Poll: 10 * time.Millisecond})
+	f, err := Open(Config{Path: log, ReadFromHead: true, Poll: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,9 +259,8 @@ func TestFileCopyTruncate(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "audit.log")
 	appendLines(t, log, 1, 50)
-	var notes []string
-	f, err := OpenFile(FileConfig{Path: log, ReadFromHead: true, Poll: 10 * time.Millisecond,
-		OnNotice: func(s string) { notes = append(notes, s) }})
+	lg, noted := audittest.Capture()
+	f, err := Open(Config{Path: log, ReadFromHead: true, Poll: 10 * time.Millisecond, Log: lg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +288,7 @@ func TestFileCopyTruncate(t *testing.T) {
 	if st := f.Stats(); st.Truncations != 2 {
 		t.Fatalf("stats %+v", st)
 	}
-	if len(notes) != 2 || !strings.Contains(notes[0], "truncated") {
+	if notes := noted(); len(notes) != 2 || !strings.Contains(notes[0], "truncated") {
 		t.Fatalf("notices %q", notes)
 	}
 }
@@ -300,8 +301,8 @@ func TestFileRestartMidFile(t *testing.T) {
 	log := filepath.Join(dir, "audit.log")
 	db := filepath.Join(dir, "offsets.json")
 	appendLines(t, log, 1, 100)
-	cfg := FileConfig{Path: log, DB: db, ReadFromHead: true, Poll: 10 * time.Millisecond}
-	f, err := OpenFile(cfg)
+	cfg := Config{Path: log, DB: db, ReadFromHead: true, Poll: 10 * time.Millisecond}
+	f, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,13 +320,13 @@ func TestFileRestartMidFile(t *testing.T) {
 	appendLines(t, log, 101, 120)
 
 	cfg.ReadFromHead = false // a saved position wins
-	f, err = OpenFile(cfg)
+	f, err = Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if string(f.Extra()) != "keys-40" {
-		t.Fatalf("extra %q", f.Extra())
+	if string(f.Resume()) != "keys-40" {
+		t.Fatalf("extra %q", f.Resume())
 	}
 	second := readUntil(t, f, 80, 5*time.Second)
 	expectSeq(t, append(got[:40:40], second...), 1, 120)
@@ -341,8 +342,8 @@ func TestFileRestartMidRotation(t *testing.T) {
 	log := filepath.Join(dir, "audit.log")
 	db := filepath.Join(dir, "offsets.json")
 	appendLines(t, log, 1, 50)
-	cfg := FileConfig{Path: log, DB: db, ReadFromHead: true, Poll: 10 * time.Millisecond}
-	f, err := OpenFile(cfg)
+	cfg := Config{Path: log, DB: db, ReadFromHead: true, Poll: 10 * time.Millisecond}
+	f, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,9 +364,9 @@ func TestFileRestartMidRotation(t *testing.T) {
 	rotate(t, log)
 	appendLines(t, log, 91, 100)
 
-	var notes []string
-	cfg.OnNotice = func(s string) { notes = append(notes, s) }
-	f, err = OpenFile(cfg)
+	lg, noted := audittest.Capture()
+	cfg.Log = lg
+	f, err = Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,7 +379,7 @@ func TestFileRestartMidRotation(t *testing.T) {
 	third := readUntil(t, f, 20, 10*time.Second)
 	expectSeq(t, third, 101, 120)
 	expectNoMore(t, f, 30*time.Millisecond)
-	if len(notes) == 0 || !strings.Contains(notes[0], "resuming in rotated file") {
+	if notes := noted(); len(notes) == 0 || !strings.Contains(notes[0], "resuming in rotated file") {
 		t.Fatalf("notices %q", notes)
 	}
 	// Commit in the live file, restart: nothing again.
@@ -386,7 +387,7 @@ func TestFileRestartMidRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	f, err = OpenFile(cfg)
+	f, err = Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,14 +400,15 @@ func TestFileRestartMidRotation(t *testing.T) {
 		os.Remove(log + n)
 	}
 	appendLines(t, log, 1, 5)
-	notes = nil
-	f, err = OpenFile(cfg)
+	lg, noted = audittest.Capture()
+	cfg.Log = lg
+	f, err = Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	expectSeq(t, readUntil(t, f, 5, 5*time.Second), 1, 5)
-	if len(notes) != 1 || !strings.Contains(notes[0], "gone") || f.Stats().Reopens != 1 {
+	if notes := noted(); len(notes) != 1 || !strings.Contains(notes[0], "gone") || f.Stats().Reopens != 1 {
 		t.Fatalf("notices %q stats %+v", notes, f.Stats())
 	}
 }
@@ -424,8 +426,8 @@ func TestFileGlob(t *testing.T) {
 	appendLines(t, a, 1, 100)
 	appendLines(t, b, 1001, 1050)
 	appendLines(t, a+".1", 5000, 5010) // a rotated sibling: not a stream
-	cfg := FileConfig{Path: filepath.Join(dir, "*", "audit.log*"), DB: db, ReadFromHead: true, Poll: 10 * time.Millisecond}
-	f, err := OpenFile(cfg)
+	cfg := Config{Path: filepath.Join(dir, "*", "audit.log*"), DB: db, ReadFromHead: true, Poll: 10 * time.Millisecond}
+	f, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,7 +456,7 @@ func TestFileGlob(t *testing.T) {
 	appendLines(t, b, 1051, 1060)
 	appendLines(t, c, 2021, 2030)
 
-	f, err = OpenFile(cfg)
+	f, err = Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,7 +479,7 @@ func TestFileLongLine(t *testing.T) {
 	long := strings.Repeat("x", 300)
 	max := strings.Repeat("m", 100)
 	appendRaw(t, log, fileLine(1)+"\n"+long+"\n"+fileLine(2)+"\n"+max+"\n"+long+long)
-	f, err := OpenFile(FileConfig{Path: log, ReadFromHead: true, Poll: 10 * time.Millisecond, MaxLineLen: 100, BufSize: 64})
+	f, err := Open(Config{Path: log, ReadFromHead: true, Poll: 10 * time.Millisecond, MaxLineLen: 100, BufSize: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -485,8 +487,8 @@ func TestFileLongLine(t *testing.T) {
 	var got []string
 	next := func() {
 		for i := 0; i < 5; i++ {
-			l, _, _, err := f.Next()
-			if err == ErrNoData {
+			l, _, _, err := f.next()
+			if err == errNoData {
 				continue
 			}
 			if err != nil {
@@ -514,7 +516,7 @@ func TestFileCommitAtomic(t *testing.T) {
 	log := filepath.Join(dir, "audit.log")
 	db := filepath.Join(dir, "offsets.json")
 	appendLines(t, log, 1, 300)
-	f, err := OpenFile(FileConfig{Path: log, DB: db, ReadFromHead: true})
+	f, err := Open(Config{Path: log, DB: db, ReadFromHead: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -575,12 +577,12 @@ func TestFileCommitAtomic(t *testing.T) {
 	if err := f.Commit(lines[0].end, nil); err == nil {
 		t.Fatal("commit after close accepted")
 	}
-	f, err = OpenFile(FileConfig{Path: log, DB: db, ReadFromHead: true})
+	f, err = Open(Config{Path: log, DB: db, ReadFromHead: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if x := f.Extra(); len(x) != 1000+299*10 || x[0] != byte(299&0xff) {
+	if x := f.Resume(); len(x) != 1000+299*10 || x[0] != byte(299&0xff) {
 		t.Fatalf("extra len %d", len(x))
 	}
 	expectNoMore(t, f, 10*time.Millisecond)
@@ -594,16 +596,16 @@ func TestFileOpenErrors(t *testing.T) {
 	corrupt := filepath.Join(dir, "bad.json")
 	os.WriteFile(corrupt, []byte(`{"version":1,"streams":[{"pa`), 0o644)
 	for _, c := range []struct {
-		cfg  FileConfig
+		cfg  Config
 		want string
 	}{
-		{FileConfig{Path: filepath.Join(dir, "[a")}, "bad glob"},
-		{FileConfig{Path: log, DB: filepath.Join(dir, "nodir", "db.json")}, "directory"},
-		{FileConfig{Path: log, DB: corrupt}, "corrupt"},
-		{FileConfig{Path: dir}, "is a directory"},
-		{FileConfig{}, "empty path"},
+		{Config{Path: filepath.Join(dir, "[a")}, "bad glob"},
+		{Config{Path: log, DB: filepath.Join(dir, "nodir", "db.json")}, "directory"},
+		{Config{Path: log, DB: corrupt}, "corrupt"},
+		{Config{Path: dir}, "is a directory"},
+		{Config{}, "empty path"},
 	} {
-		f, err := OpenFile(c.cfg)
+		f, err := Open(c.cfg)
 		if err == nil {
 			f.Close()
 			t.Errorf("%+v: no error", c.cfg)
@@ -613,7 +615,7 @@ func TestFileOpenErrors(t *testing.T) {
 	}
 	// A path that does not exist yet is waited for and read from the head.
 	later := filepath.Join(dir, "later.log")
-	f, err := OpenFile(FileConfig{Path: later, Poll: 10 * time.Millisecond})
+	f, err := Open(Config{Path: later, Poll: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -628,13 +630,13 @@ func TestFileNextNoAlloc(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "audit.log")
 	appendLines(t, log, 1, 30000)
-	f, err := OpenFile(FileConfig{Path: log, ReadFromHead: true, BufSize: 4096})
+	f, err := Open(Config{Path: log, ReadFromHead: true, BufSize: 4096})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	allocs := testing.AllocsPerRun(20000, func() {
-		if _, _, _, err := f.Next(); err != nil {
+		if _, _, _, err := f.next(); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -650,15 +652,15 @@ func BenchmarkFileNext(b *testing.B) {
 	fi, _ := os.Stat(log)
 	b.SetBytes(fi.Size() / 200000)
 	b.ReportAllocs()
-	var f *File
+	var f *Tail
 	for i := 0; i < b.N; i++ {
 		if f == nil {
 			var err error
-			if f, err = OpenFile(FileConfig{Path: log, ReadFromHead: true}); err != nil {
+			if f, err = Open(Config{Path: log, ReadFromHead: true}); err != nil {
 				b.Fatal(err)
 			}
 		}
-		if _, _, _, err := f.Next(); err == ErrNoData {
+		if _, _, _, err := f.next(); err == errNoData {
 			f.Close()
 			f = nil
 		}

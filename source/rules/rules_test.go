@@ -1,4 +1,4 @@
-package source
+package rules
 
 import (
 	"encoding/binary"
@@ -8,8 +8,8 @@ import (
 	"testing"
 )
 
-func TestNetlinkRulesBuiltin(t *testing.T) {
-	rules := RuleKillSet()
+func TestRulesBuiltin(t *testing.T) {
+	rules := KillSet()
 	if len(rules) != 8 {
 		t.Fatalf("want 8 kill rules (4 per arch), got %d: %q", len(rules), rules)
 	}
@@ -27,8 +27,8 @@ func TestNetlinkRulesBuiltin(t *testing.T) {
 			t.Errorf("missing built-in rule %q", want)
 		}
 	}
-	for _, r := range append(rules, RuleSelfExclude(os.Getpid())) {
-		w, err := RuleBuild(r)
+	for _, r := range append(rules, SelfExclude(os.Getpid())) {
+		w, err := Build(r)
 		if err != nil {
 			t.Fatalf("built-in rule does not build: %v", err)
 		}
@@ -37,17 +37,17 @@ func TestNetlinkRulesBuiltin(t *testing.T) {
 		}
 	}
 	// -A sets AUDIT_FILTER_PREPEND (0x10) on the exit list (0x04).
-	w, _ := RuleBuild(RuleSelfExclude(42))
+	w, _ := Build(SelfExclude(42))
 	if f := binary.NativeEndian.Uint32(w[0:4]); f != 0x14 {
 		t.Errorf("self-exclusion rule flags = %#x, want 0x14 (exit|prepend)", f)
 	}
-	w, _ = RuleBuild("-a exit,always -S kill")
+	w, _ = Build("-a exit,always -S kill")
 	if f := binary.NativeEndian.Uint32(w[0:4]); f != 0x04 {
 		t.Errorf("-a rule flags = %#x, want 0x04", f)
 	}
 }
 
-func TestNetlinkRulesParse(t *testing.T) {
+func TestRulesParse(t *testing.T) {
 	good := []string{
 		"-a always,exit -F arch=b64 -S kill -k kill",
 		"-a never,exit -F arch=b64 -S all -F pid=1",
@@ -58,8 +58,8 @@ func TestNetlinkRulesParse(t *testing.T) {
 		"-Aalways,exit -Farch=b64 -Skill",
 	}
 	for _, r := range good {
-		if _, err := RuleBuild(r); err != nil {
-			t.Errorf("RuleBuild(%q): %v", r, err)
+		if _, err := Build(r); err != nil {
+			t.Errorf("Build(%q): %v", r, err)
 		}
 	}
 	bad := []string{
@@ -74,26 +74,18 @@ func TestNetlinkRulesParse(t *testing.T) {
 		"",
 	}
 	for _, r := range bad {
-		_, err := RuleBuild(r)
+		_, err := Build(r)
 		if err == nil {
-			t.Errorf("RuleBuild(%q): no error", r)
+			t.Errorf("Build(%q): no error", r)
 			continue
 		}
 		if !strings.Contains(err.Error(), `"`+r+`"`) && r != "" {
-			t.Errorf("RuleBuild(%q): error does not name the rule: %v", r, err)
+			t.Errorf("Build(%q): error does not name the rule: %v", r, err)
 		}
-	}
-	// OpenNetlink checks the rules before touching the kernel: no root needed.
-	_, err := OpenNetlink(NetlinkConfig{Mode: "unicast", Rules: []string{"-a always,exit -S nosuchcall -k nl_bad"}})
-	if err == nil || !strings.Contains(err.Error(), "nosuchcall") {
-		t.Errorf("OpenNetlink with a bad rule: %v", err)
-	}
-	if _, err := OpenNetlink(NetlinkConfig{Mode: "sideways"}); err == nil || !strings.Contains(err.Error(), "multicast, unicast, auto") {
-		t.Errorf("OpenNetlink with a bad mode: %v", err)
 	}
 }
 
-func TestNetlinkRulesFile(t *testing.T) {
+func TestRulesFile(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "audit.rules")
 	os.WriteFile(p, []byte(`# kill monitoring
@@ -103,7 +95,7 @@ func TestNetlinkRulesFile(t *testing.T) {
 -w /etc/shadow -p wa -k shadow   # trailing comment
 -a always,exit -F arch=b32 -S kill -k kill
 `), 0o644)
-	rules, err := RuleReadFile(p)
+	rules, err := ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,11 +108,11 @@ func TestNetlinkRulesFile(t *testing.T) {
 		t.Errorf("got %q\nwant %q", rules, want)
 	}
 	os.WriteFile(p, []byte("# ok\n-a always,exit -S kill\n-a always,exit -S bogus_call -k b\n"), 0o644)
-	_, err = RuleReadFile(p)
+	_, err = ReadFile(p)
 	if err == nil || !strings.Contains(err.Error(), ":3:") || !strings.Contains(err.Error(), "bogus_call") {
 		t.Errorf("bad rules file: want error naming line 3 and the rule, got %v", err)
 	}
-	if _, err := RuleReadFile(filepath.Join(dir, "missing")); err == nil {
+	if _, err := ReadFile(filepath.Join(dir, "missing")); err == nil {
 		t.Error("missing rules file: no error")
 	}
 }

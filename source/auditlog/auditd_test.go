@@ -1,4 +1,4 @@
-package source
+package auditlog
 
 import (
 	"bytes"
@@ -91,7 +91,7 @@ func (c *fileAuditCollector) ours() (events, records int) {
 
 // fileAuditReader reads f into c until stopped; then commits the end of
 // the last line read and closes f.
-func fileAuditReader(t *testing.T, f *File, c *fileAuditCollector) (stop func()) {
+func fileAuditReader(t *testing.T, f *Tail, c *fileAuditCollector) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -99,7 +99,7 @@ func fileAuditReader(t *testing.T, f *File, c *fileAuditCollector) (stop func())
 		var last Pos
 		n := 0
 		for {
-			l, _, end, err := f.Next()
+			l, _, end, err := f.next()
 			if err == nil {
 				c.add(l)
 				last = end
@@ -110,11 +110,11 @@ func fileAuditReader(t *testing.T, f *File, c *fileAuditCollector) (stop func())
 				}
 				continue
 			}
-			if err != ErrNoData {
+			if err != errNoData {
 				t.Error(err)
 				return
 			}
-			if f.Wait(ctx) != nil {
+			if f.wait(ctx) != nil {
 				break
 			}
 		}
@@ -145,11 +145,9 @@ func TestFileAuditd(t *testing.T) {
 		t.Cleanup(func() { audittest.Auditctl(t, "-b", strconv.FormatInt(b, 10)) })
 	}
 	db := filepath.Join(t.TempDir(), "offsets.json")
-	var notes []string
-	var nmu sync.Mutex
-	cfg := FileConfig{Path: audittest.LogPath, DB: db, ReadFromHead: false, Poll: 20 * time.Millisecond,
-		OnNotice: func(s string) { nmu.Lock(); notes = append(notes, s); nmu.Unlock() }}
-	f, err := OpenFile(cfg)
+	log, notes := audittest.Capture()
+	cfg := Config{Path: audittest.LogPath, DB: db, ReadFromHead: false, Poll: 20 * time.Millisecond, Log: log}
+	f, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +187,7 @@ func TestFileAuditd(t *testing.T) {
 	load(batch / 2)
 	rotate()
 	load(batch)
-	f, err = OpenFile(cfg)
+	f, err = Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,8 +279,8 @@ func TestFileAuditd(t *testing.T) {
 	if stats1.Rotations+stats2.Rotations < 4 {
 		t.Errorf("rotations followed: %d + %d, want >= 4", stats1.Rotations, stats2.Rotations)
 	}
-	nmu.Lock()
+
 	t.Logf("%d kill() events read exactly once with all their records (%d lines, %d serials);\nrun 1 %+v;\nrun 2 %+v;\nnotices %q",
-		ours, c.lines, len(c.events), stats1, stats2, notes)
-	nmu.Unlock()
+		ours, c.lines, len(c.events), stats1, stats2, notes())
+
 }

@@ -1,11 +1,13 @@
 //go:build linux
 
-package source
+package kernel
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/whokilledit/linuxaudit/internal/audittest"
+	"github.com/whokilledit/linuxaudit/source"
 )
 
 // nlRec is one received message, copied.
@@ -35,15 +38,32 @@ func nlSerial(p string) string {
 	return p[i+1 : j]
 }
 
-// nlCollect runs Receive in a goroutine and sends copies on the returned
-// channel; done is closed when Receive returns, with its error in *rerr.
-func nlCollect(n *Netlink) (<-chan nlRec, <-chan struct{}, *error) {
+// receive calls Next until it returns an error other than ErrIdle (nil
+// for a Close), calling fn for every message.
+func receive(n *Source, fn func(typ uint16, p []byte)) error {
+	for {
+		m, err := n.Next(context.Background())
+		switch {
+		case err == nil:
+			fn(m.Type, m.Data)
+		case errors.Is(err, source.ErrIdle):
+		case errors.Is(err, os.ErrClosed):
+			return nil
+		default:
+			return err
+		}
+	}
+}
+
+// nlCollect reads in a goroutine and sends copies on the returned channel;
+// done is closed when reading ends, with its error in *rerr.
+func nlCollect(n *Source) (<-chan nlRec, <-chan struct{}, *error) {
 	ch := make(chan nlRec, 1<<16)
 	done := make(chan struct{})
 	var rerr error
 	go func() {
 		defer close(done)
-		rerr = n.Receive(func(typ uint16, p []byte) {
+		rerr = receive(n, func(typ uint16, p []byte) {
 			select {
 			case ch <- nlRec{typ, string(p)}:
 			default:
@@ -53,9 +73,7 @@ func nlCollect(n *Netlink) (<-chan nlRec, <-chan struct{}, *error) {
 	return ch, done, &rerr
 }
 
-func nlNotice(t *testing.T) func(int, string) {
-	return func(l int, m string) { t.Logf("notice %d: %s", l, m) }
-}
+func nlLog(t *testing.T) *slog.Logger { return audittest.Logger(t) }
 
 // nlRequireNoDaemon skips when an audit daemon we did not start is running.
 func nlRequireNoDaemon(t *testing.T) {
@@ -133,7 +151,7 @@ func TestNetlinkUnicast(t *testing.T) {
 	audittest.Auditctl(t, "-e", "0")
 	t.Cleanup(func() { exec.Command("auditctl", "-e", strconv.FormatInt(st0["enabled"], 10)).Run() })
 
-	n, err := OpenNetlink(NetlinkConfig{Mode: "unicast", KillRules: true, OnNotice: nlNotice(t)})
+	n, err := Open(Config{Mode: "unicast", KillRules: true, Log: nlLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,13 +210,8 @@ func TestNetlinkUnicastSkipsExistingRule(t *testing.T) {
 	r := "-a always,exit -F arch=b64 -S tkill -k nl_existing"
 	audittest.Rule(t, strings.Fields(r)...)
 	before := audittest.Auditctl(t, "-l")
-	var notes []string
-	var mu sync.Mutex
-	n, err := OpenNetlink(NetlinkConfig{Mode: "unicast", Rules: []string{r}, OnNotice: func(l int, m string) {
-		mu.Lock()
-		notes = append(notes, m)
-		mu.Unlock()
-	}})
+	log, notes := audittest.Capture()
+	n, err := Open(Config{Mode: "unicast", Rules: []string{r}, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,9 +221,7 @@ func TestNetlinkUnicastSkipsExistingRule(t *testing.T) {
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	all := strings.Join(notes, "\n")
-	mu.Unlock()
+	all := strings.Join(notes(), "\n")
 	if !strings.Contains(all, "already present") || !strings.Contains(all, "nl_existing") {
 		t.Errorf("no notice about the rule already present:\n%s", all)
 	}
@@ -222,7 +233,7 @@ func TestNetlinkUnicastSkipsExistingRule(t *testing.T) {
 func TestNetlinkCloseWhileReceiveBlocked(t *testing.T) {
 	audittest.Require(t)
 	st0 := audittest.Status(t)
-	n, err := OpenNetlink(NetlinkConfig{Mode: "auto", OnNotice: nlNotice(t)})
+	n, err := Open(Config{Mode: "auto", Log: nlLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +262,7 @@ func TestNetlinkUnicastRefusedBesideDaemon(t *testing.T) {
 	audittest.Auditd(t)
 	pid := audittest.Status(t)["pid"]
 	before := audittest.Auditctl(t, "-l")
-	_, err := OpenNetlink(NetlinkConfig{Mode: "unicast", KillRules: true})
+	_, err := Open(Config{Mode: "unicast", KillRules: true})
 	if err == nil {
 		t.Fatal("unicast beside a running auditd: no error")
 	}
@@ -272,7 +283,7 @@ func TestNetlinkMulticastKill(t *testing.T) {
 	audittest.Auditd(t)
 	pid := audittest.Status(t)["pid"]
 	before := audittest.Auditctl(t, "-l")
-	n, err := OpenNetlink(NetlinkConfig{Mode: "auto", Rules: []string{"-a always,exit -F arch=b64 -S kill -k nl_test"}, OnNotice: nlNotice(t)})
+	n, err := Open(Config{Mode: "auto", Rules: []string{"-a always,exit -F arch=b64 -S kill -k nl_test"}, Log: nlLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +402,7 @@ func TestNetlinkKillLoad(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("LINUXAUDIT_LOAD_BACKLOG")); err == nil && v > 0 {
 		backlog = uint32(v)
 	}
-	n, err := OpenNetlink(NetlinkConfig{Mode: mode, KillRules: true, BacklogLimit: &backlog, OnNotice: nlNotice(t)})
+	n, err := Open(Config{Mode: mode, KillRules: true, BacklogLimit: &backlog, Log: nlLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +410,7 @@ func TestNetlinkKillLoad(t *testing.T) {
 	var syscalls, eoes atomic.Uint64
 	done := make(chan error, 1)
 	go func() {
-		done <- n.Receive(func(typ uint16, p []byte) {
+		done <- receive(n, func(typ uint16, p []byte) {
 			switch typ {
 			case 1300:
 				if bytes.Contains(p, []byte(` key="kill"`)) {
@@ -446,7 +457,7 @@ func TestNetlinkLostCounter(t *testing.T) {
 	})
 	limit, wait := uint32(2), uint32(0)
 	var calls, last atomic.Uint64
-	n, err := OpenNetlink(NetlinkConfig{Mode: "unicast", KillRules: true, BacklogLimit: &limit, BacklogWaitTime: &wait,
+	n, err := Open(Config{Mode: "unicast", KillRules: true, BacklogLimit: &limit, BacklogWaitTime: &wait,
 		RcvBuf: 4096, LostPoll: 100 * time.Millisecond,
 		OnLost: func(d, total uint64) { calls.Add(1); last.Store(total) }})
 	if err != nil {

@@ -1,11 +1,15 @@
-package source
+package auditlog
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/whokilledit/linuxaudit/source"
 )
 
 // Reading: Next and what it needs (end of file, truncation, finishing a
@@ -90,14 +94,37 @@ func tailOffset(fo *fileOpen, maxLine int) int64 {
 	return size
 }
 
-// Next returns the next complete line (without '\n'), the position of its
-// first byte and the position after its '\n'. When no complete line is
-// available now it returns ErrNoData (call Wait, then Next again). A final
-// line without '\n' is never returned while the file may still grow; the
-// unterminated last line of a rotated file is returned once that file is
-// finished. The returned slice is valid until the next call. Next does not
+// Next returns the next complete line with its positions (Msg.Pos: its
+// first byte; Msg.End: after its '\n'). When no complete line comes for a
+// Poll period it returns source.ErrIdle; once ctx is done, its error. A
+// final line without '\n' is never returned while the file may still
+// grow; the unterminated last line of a rotated file is returned once that
+// file is finished. The line is valid until the next call. Next does not
 // allocate in steady state.
-func (f *File) Next() (line []byte, start, end Pos, err error) {
+func (f *Tail) Next(ctx context.Context) (source.Msg, error) {
+	for {
+		line, start, end, err := f.next()
+		if err == nil {
+			return source.Msg{Data: line, Pos: uint64(start), End: uint64(end)}, nil
+		}
+		if err != errNoData {
+			return source.Msg{}, err
+		}
+		if err := f.wait(ctx); err != nil {
+			return source.Msg{}, err
+		}
+		if line, start, end, err = f.next(); err == nil {
+			return source.Msg{Data: line, Pos: uint64(start), End: uint64(end)}, nil
+		}
+		if err != errNoData {
+			return source.Msg{}, err
+		}
+		return source.Msg{}, source.ErrIdle
+	}
+}
+
+// next returns the next complete line, or errNoData.
+func (f *Tail) next() (line []byte, start, end Pos, err error) {
 	if f.closed {
 		return nil, 0, 0, os.ErrClosed
 	}
@@ -107,7 +134,7 @@ func (f *File) Next() (line []byte, start, end Pos, err error) {
 			if f.rescan() {
 				continue
 			}
-			return nil, 0, 0, ErrNoData
+			return nil, 0, 0, errNoData
 		}
 		if f.cur >= len(f.streams) {
 			f.cur = 0
@@ -120,37 +147,29 @@ func (f *File) Next() (line []byte, start, end Pos, err error) {
 			if f.nextStream(&idle) {
 				continue
 			}
-			return nil, 0, 0, ErrNoData
+			return nil, 0, 0, errNoData
 		}
 		fo := s.files[0]
 		if f.bufFile != fo {
-			f.bufFile, f.bufOff, f.r, f.w = fo, fo.off, 0, 0
+			f.bufFile, f.bufOff = fo, fo.off
+			f.lines.reset(fo.skipping)
 		}
-		if f.r < f.w {
-			b := f.buf[f.r:f.w]
-			if i := bytes.IndexByte(b, '\n'); i >= 0 {
-				lineStart := f.bufOff + int64(f.r)
-				f.r += i + 1
-				fo.off = f.bufOff + int64(f.r)
-				f.st.bytes.Add(uint64(i + 1))
-				f.budget += int64(i + 1)
-				f.consumed(fo, i+1)
-				if fo.skipping || i > f.cfg.MaxLineLen {
-					fo.skipping = false
-					f.st.longLines.Add(1)
-					continue
-				}
-				f.st.lines.Add(1)
-				return b[:i:i], MakePos(fo.gen, lineStart), MakePos(fo.gen, fo.off), nil
-			}
-			if fo.skipping || len(b) > f.cfg.MaxLineLen {
-				fo.skipping = true
-				f.st.bytes.Add(uint64(len(b)))
-				f.budget += int64(len(b))
-				f.consumed(fo, len(b))
-				f.r = f.w
-				fo.off = f.bufOff + int64(f.w)
-			}
+		lineStart := fo.off
+		line, n, st := f.lines.next()
+		fo.skipping = f.lines.skipping
+		if n > 0 {
+			fo.off = f.bufOff + int64(f.lines.r)
+			f.st.bytes.Add(uint64(n))
+			f.budget += int64(n)
+			f.consumed(fo, n)
+		}
+		switch st {
+		case gotLine:
+			f.st.lines.Add(1)
+			return line, MakePos(fo.gen, lineStart), MakePos(fo.gen, fo.off), nil
+		case skippedLong:
+			f.st.longLines.Add(1)
+			continue
 		}
 		// Need more bytes. Give other streams a turn now and then.
 		if f.budget >= switchBudget && len(f.streams) > 1 {
@@ -158,27 +177,22 @@ func (f *File) Next() (line []byte, start, end Pos, err error) {
 			f.cur = (f.cur + 1) % len(f.streams)
 			continue
 		}
-		if f.r > 0 {
-			copy(f.buf, f.buf[f.r:f.w])
-			f.bufOff += int64(f.r)
-			f.w -= f.r
-			f.r = 0
-		}
+		f.bufOff += int64(f.lines.compact())
 		if fo.eof && f.truncated(fo) {
 			continue
 		}
-		space := len(f.buf) - f.w
-		n, rerr := syscall.Pread(fo.fd, f.buf[f.w:], f.bufOff+int64(f.w))
+		space := f.lines.space()
+		n, rerr := syscall.Pread(fo.fd, space, f.bufOff+int64(f.lines.w))
 		if rerr == syscall.EINTR {
 			continue
 		}
 		if n > 0 {
 			fo.eof = false
-			f.w += n
-			if n == space {
+			f.lines.filled(n)
+			if n == len(space) {
 				f.setLag(fo, fileSize(fo)-f.bufOff)
 			} else {
-				f.setLag(fo, int64(f.w))
+				f.setLag(fo, int64(f.lines.w))
 			}
 			continue
 		}
@@ -187,33 +201,36 @@ func (f *File) Next() (line []byte, start, end Pos, err error) {
 		}
 		// At the end of fo.
 		fo.eof = true
-		f.setLag(fo, int64(f.w-f.r))
+		f.setLag(fo, int64(f.lines.w-f.lines.r))
 		switch f.atEOF(s, fo) {
 		case eofAgain:
 			continue
 		case eofFinal:
 			// The unterminated last line of a finished rotated file.
-			b := f.buf[f.r:f.w]
-			lineStart := f.bufOff + int64(f.r)
-			f.r = f.w
-			fo.off = f.bufOff + int64(f.w)
-			f.st.bytes.Add(uint64(len(b)))
-			f.st.lines.Add(1)
-			f.consumed(fo, len(b))
+			lineStart := fo.off
+			b, n, long := f.lines.rest()
+			fo.off = f.bufOff + int64(f.lines.w)
+			f.st.bytes.Add(uint64(n))
+			f.consumed(fo, n)
 			f.finish(s, fo)
-			return b[:len(b):len(b)], MakePos(fo.gen, lineStart), MakePos(fo.gen, fo.off), nil
+			if long {
+				f.st.longLines.Add(1)
+				continue
+			}
+			f.st.lines.Add(1)
+			return b, MakePos(fo.gen, lineStart), MakePos(fo.gen, fo.off), nil
 		}
 		if f.nextStream(&idle) {
 			continue
 		}
-		return nil, 0, 0, ErrNoData
+		return nil, 0, 0, errNoData
 	}
 }
 
 // nextStream moves to the next stream; false when every stream has been
 // found without data during this call (then the glob is evaluated again,
 // at most every Poll, and true is returned if that added a stream).
-func (f *File) nextStream(idle *int) bool {
+func (f *Tail) nextStream(idle *int) bool {
 	f.budget = 0
 	*idle++
 	if *idle < len(f.streams) {
@@ -231,7 +248,7 @@ func (f *File) nextStream(idle *int) bool {
 
 // rescan evaluates the glob again (at most every Poll); true when it found
 // new files.
-func (f *File) rescan() bool {
+func (f *Tail) rescan() bool {
 	if !f.glob || time.Since(f.lastScan) < f.cfg.Poll {
 		return false
 	}
@@ -250,7 +267,7 @@ func (f *File) rescan() bool {
 			}
 		}
 		if !dup {
-			f.notice("new file %s", p)
+			f.notice(slog.LevelInfo, "new file %s", p)
 			f.addStream(p, false)
 			added = true
 		}
@@ -269,12 +286,12 @@ const (
 // atEOF runs when fo (the first file of s) has no more bytes: it looks for
 // rotation, and finishes a rotated file once it has been quiet for the
 // grace period.
-func (f *File) atEOF(s *fileStream, fo *fileOpen) eofAction {
+func (f *Tail) atEOF(s *fileStream, fo *fileOpen) eofAction {
 	var st syscall.Stat_t
 	if err := syscall.Fstat(fo.fd, &st); err != nil {
 		return eofNoData
 	}
-	readEnd := f.bufOff + int64(f.w)
+	readEnd := f.bufOff + int64(f.lines.w)
 	if st.Size != readEnd {
 		return eofAgain // grew since the read, or truncated (the next read sees it)
 	}
@@ -284,7 +301,7 @@ func (f *File) atEOF(s *fileStream, fo *fileOpen) eofAction {
 		if time.Since(mtime) < f.grace {
 			return eofNoData
 		}
-		if f.w > f.r && !fo.skipping {
+		if f.lines.w > f.lines.r {
 			return eofFinal
 		}
 		if fo.skipping {
@@ -299,12 +316,12 @@ func (f *File) atEOF(s *fileStream, fo *fileOpen) eofAction {
 // truncated runs before reading fo again after it was at its end: when fo
 // is shorter than what we have read, or its head changed (truncated, then
 // rewritten past our offset), it is read again from 0.
-func (f *File) truncated(fo *fileOpen) bool {
+func (f *Tail) truncated(fo *fileOpen) bool {
 	var st syscall.Stat_t
 	if syscall.Fstat(fo.fd, &st) != nil {
 		return false
 	}
-	readEnd := f.bufOff + int64(f.w)
+	readEnd := f.bufOff + int64(f.lines.w)
 	if f.bufFile != fo {
 		readEnd = fo.off
 	}
@@ -312,7 +329,7 @@ func (f *File) truncated(fo *fileOpen) bool {
 		return false
 	}
 	f.st.truncations.Add(1)
-	f.notice("%s truncated (size %d, we had read %d); reading it again from 0", fo.name, st.Size, readEnd)
+	f.notice(slog.LevelWarn, "%s truncated (size %d, we had read %d); reading it again from 0", fo.name, st.Size, readEnd)
 	fo.off, fo.skipping, fo.eof = 0, false, false
 	f.bufFile = nil
 	refreshFingerprintReset(fo)
@@ -320,7 +337,7 @@ func (f *File) truncated(fo *fileOpen) bool {
 }
 
 // finish closes fo, the first file of s, and moves on to the next.
-func (f *File) finish(s *fileStream, fo *fileOpen) {
+func (f *Tail) finish(s *fileStream, fo *fileOpen) {
 	f.closeFile(fo)
 	copy(s.files, s.files[1:])
 	s.files[len(s.files)-1] = nil

@@ -1,4 +1,4 @@
-package source
+package auditlog
 
 import (
 	"encoding/json"
@@ -10,9 +10,9 @@ import (
 	"strings"
 )
 
-// The offsets file (FileConfig.DB) records, for each stream (a path or a
+// The offsets file (Config.DB) records, for each stream (a path or a
 // glob match), the identity of the file holding the committed position and
-// the offset in it, plus one opaque blob the pipeline hands to Commit. It is
+// the offset in it, plus the resume list the pipeline hands to Commit. It is
 // JSON, small, and always replaced whole: written to a temporary file in the
 // same directory, fsynced, renamed over the old one, and the directory is
 // fsynced, so a crash leaves either the old or the new content, never a mix.
@@ -33,7 +33,7 @@ type offsetsEntry struct {
 type offsetsState struct {
 	Version int            `json:"version"`
 	Streams []offsetsEntry `json:"streams"`
-	Extra   []byte         `json:"extra,omitempty"`
+	Resume  []byte         `json:"extra,omitempty"` // the resume list (named "extra" in files of earlier versions)
 }
 
 type offsetsDB struct {

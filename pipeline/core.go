@@ -1,0 +1,339 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/whokilledit/linuxaudit/encode"
+	"github.com/whokilledit/linuxaudit/enrich"
+	"github.com/whokilledit/linuxaudit/parser"
+	"github.com/whokilledit/linuxaudit/source"
+)
+
+// Source is what the read loop pulls from: auditlog.Tail, auditlog.Reader,
+// kernel.Source. Next returns one message, source.ErrIdle when nothing
+// came for a while, io.EOF at the end of a finished input.
+type Source interface {
+	Next(ctx context.Context) (source.Msg, error)
+}
+
+// core is the chain every message goes through: parse, correlate, enrich,
+// encode, then out (the writer of the CLI, the queue of the plugin).
+// With more than one CPU, reading, parsing and correlating run on the
+// loop's goroutine while a second one enriches, encodes and hands out, in
+// order.
+type core struct {
+	cfg   Config
+	rec   parser.Record
+	corr  *parser.Correlator
+	enr   *enrich.Enricher
+	doc   encode.Document
+	enc   []byte
+	out   func(enc []byte, ev *parser.Event)
+	stage *stage // nil: enrich on the loop's goroutine
+
+	lines, badLines atomic.Uint64
+	enrStats        atomic.Pointer[enrich.Stats] // published by the stage
+}
+
+func newCore(cfg Config, liveProc bool, out func(enc []byte, ev *parser.Event)) (*core, error) {
+	enr, err := enrich.New(enrich.Config{
+		Schema:          cfg.Schema,
+		Raw:             cfg.Raw,
+		AncestryDepth:   cfg.AncestryDepth,
+		Proc:            liveProc,
+		IncludeTypes:    cfg.IncludeTypes,
+		ExcludeTypes:    cfg.ExcludeTypes,
+		IncludeKeys:     cfg.IncludeKeys,
+		ExcludeKeys:     cfg.ExcludeKeys,
+		IncludeSyscalls: cfg.IncludeSyscalls,
+		ExcludeSyscalls: cfg.ExcludeSyscalls,
+		IncludeSignals:  cfg.IncludeSignals,
+		ExcludeSignals:  cfg.ExcludeSignals,
+		DropSIGURG:      cfg.DropSIGURG,
+		Hostname:        cfg.Hostname,
+	})
+	if err != nil {
+		return nil, err
+	}
+	c := &core{cfg: cfg, enr: enr, out: out}
+	emit := c.emit
+	if runtime.GOMAXPROCS(0) > 1 {
+		c.stage = newStage(c)
+		emit = c.stage.emit
+	}
+	c.corr = parser.NewCorrelator(parser.Config{Timeout: cfg.EventTimeout, MaxInFlight: cfg.MaxInFlight}, emit)
+	return c, nil
+}
+
+// emit enriches, encodes and hands out one event (on the stage's
+// goroutine when there is one).
+func (c *core) emit(ev *parser.Event) {
+	if !c.enr.Enrich(ev, &c.doc) {
+		return
+	}
+	if c.cfg.JSON {
+		c.enc = append(c.doc.AppendJSON(c.enc[:0]), '\n')
+	} else {
+		c.enc = c.doc.AppendFluentBit(c.enc[:0])
+	}
+	c.out(c.enc, ev)
+}
+
+// feed parses one message and files it in its event.
+func (c *core) feed(m source.Msg) {
+	c.lines.Add(1)
+	var err error
+	if m.Type != 0 {
+		err = parser.ParseNetlink(m.Type, m.Data, &c.rec)
+	} else {
+		b := m.Data
+		if len(b) > 0 && b[len(b)-1] == '\r' {
+			b = b[:len(b)-1]
+		}
+		if len(b) == 0 {
+			return
+		}
+		err = parser.Parse(b, &c.rec)
+	}
+	if err != nil {
+		if err != parser.ErrEmpty {
+			c.badLines.Add(1)
+			c.corr.ParseError()
+		}
+		return
+	}
+	c.corr.AddAt(&c.rec, m.Pos)
+}
+
+// clock is what the loop does with time: nothing for a finished input
+// (events close by log time), timeouts, commits and statistics for a live
+// one.
+type clock interface {
+	// waitWhilePaused blocks while the consumer asked the reader to pause.
+	waitWhilePaused(ctx context.Context)
+	// tick runs at least every tickEvery; expire false means the reader is
+	// behind its source, so open events are restamped instead of timed out
+	// (see parser.Correlator.Stamp).
+	tick(now time.Time, expire bool)
+}
+
+const tickEvery = 250 * time.Millisecond
+
+// run is the read loop, for the CLI and the plugin alike: pull a message,
+// feed it, tick now and then. It returns nil at the end of a finished
+// input (io.EOF) or when ctx is done, else the source's error.
+func (c *core) run(ctx context.Context, src Source, clk clock, retry func(error) bool) error {
+	var last time.Time
+	caughtUp := false
+	for {
+		if clk != nil {
+			clk.waitWhilePaused(ctx)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		m, err := src.Next(ctx)
+		switch {
+		case err == nil:
+			c.feed(m)
+			caughtUp = false
+			if clk == nil {
+				continue
+			}
+		case errors.Is(err, source.ErrIdle):
+			// The first idle after data only restamps: the rest of an
+			// open event may not be written yet.
+			if clk != nil {
+				now := time.Now()
+				clk.tick(now, caughtUp)
+				last = now
+			}
+			caughtUp = true
+			continue
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, io.EOF):
+			return nil
+		default:
+			if retry == nil || !retry(err) {
+				return err
+			}
+			continue
+		}
+		if now := time.Now(); now.Sub(last) >= tickEvery {
+			clk.tick(now, false)
+			last = now
+		}
+	}
+}
+
+// stage hands correlated events to a second goroutine that enriches,
+// encodes and hands them out, in batches of reused events: parsing and
+// correlating overlap with enriching on a multi-core machine. The
+// enricher's /proc scan runs there too, also while idle, so that a
+// process killed later was seen alive.
+type stage struct {
+	free chan *evBatch
+	full chan *evBatch
+	done chan struct{}
+	cur  *evBatch
+
+	// Batches handed over and not yet emitted, whose positions a commit
+	// must still count as pending.
+	mu     sync.Mutex
+	handed map[*evBatch]struct{}
+}
+
+type evBatch struct {
+	evs []parser.Event
+	n   int
+}
+
+const (
+	stageBatch = 128
+	stageRing  = 4
+)
+
+func newStage(c *core) *stage {
+	s := &stage{free: make(chan *evBatch, stageRing), full: make(chan *evBatch, stageRing),
+		done: make(chan struct{}), handed: map[*evBatch]struct{}{}}
+	for i := 0; i < stageRing; i++ {
+		s.free <- &evBatch{evs: make([]parser.Event, stageBatch)}
+	}
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case bt, ok := <-s.full:
+				if !ok {
+					return
+				}
+				c.enr.Tick()
+				for i := 0; i < bt.n; i++ {
+					c.emit(&bt.evs[i])
+				}
+				st := c.enr.Stats()
+				c.enrStats.Store(&st)
+				s.release(bt)
+			case <-t.C:
+				c.enr.Tick()
+			}
+		}
+	}()
+	return s
+}
+
+func (s *stage) emit(ev *parser.Event) {
+	if s.cur == nil {
+		s.cur = <-s.free
+		s.cur.n = 0
+	}
+	ev.CopyTo(&s.cur.evs[s.cur.n])
+	s.cur.n++
+	if s.cur.n == len(s.cur.evs) {
+		s.send()
+	}
+}
+
+func (s *stage) send() {
+	s.mu.Lock()
+	s.handed[s.cur] = struct{}{}
+	s.mu.Unlock()
+	s.full <- s.cur
+	s.cur = nil
+}
+
+// flush hands over a partial batch.
+func (s *stage) flush() {
+	if s.cur != nil && s.cur.n > 0 {
+		s.send()
+	}
+	s.cur = nil
+}
+
+// stop ends the stage after the batches handed over; discard drops the
+// partial batch instead of handing it over.
+func (s *stage) stop(discard bool) {
+	if discard {
+		s.cur = nil
+	}
+	s.flush()
+	close(s.full)
+	<-s.done
+}
+
+// release: the stage is done with a batch.
+func (s *stage) release(bt *evBatch) {
+	s.mu.Lock()
+	delete(s.handed, bt)
+	s.mu.Unlock()
+	s.free <- bt
+}
+
+// positions calls fn with the position of every event in the stage
+// (loop goroutine).
+func (s *stage) positions(fn func(uint64)) {
+	if s.cur != nil {
+		for i := 0; i < s.cur.n; i++ {
+			fn(s.cur.evs[i].Pos)
+		}
+	}
+	s.mu.Lock()
+	for bt := range s.handed {
+		for i := 0; i < bt.n; i++ {
+			fn(bt.evs[i].Pos)
+		}
+	}
+	s.mu.Unlock()
+}
+
+// tickEnricher lets the enricher refresh itself when it runs on the loop's
+// goroutine, or hands the stage what waits for a full batch.
+func (c *core) tickEnricher() {
+	if c.stage != nil {
+		c.stage.flush()
+	} else {
+		c.enr.Tick()
+		es := c.enr.Stats()
+		c.enrStats.Store(&es)
+	}
+}
+
+// Stats are the pipeline's counters.
+type Stats struct {
+	Lines      uint64         `json:"lines"`
+	ParseErrs  uint64         `json:"parse_errors"`
+	Correlator parser.Stats   `json:"correlator"`
+	Enrich     enrich.Stats   `json:"enrich"`
+	Queue      QueueStats     `json:"queue"`
+	Source     map[string]any `json:"source,omitempty"`
+}
+
+// QueueStats describe the queue between reader and consumer.
+type QueueStats struct {
+	Events    int    `json:"events"`
+	Bytes     int    `json:"bytes"`
+	Delivered uint64 `json:"delivered"`
+	Dropped   uint64 `json:"dropped"`
+	Skipped   uint64 `json:"resume_skipped"`
+}
+
+// stats returns the counters; the enricher's from the stage when there is
+// one (it owns the enricher).
+func (c *core) stats() Stats {
+	s := Stats{Lines: c.lines.Load(), ParseErrs: c.badLines.Load(), Correlator: c.corr.Stats()}
+	if c.stage == nil {
+		s.Enrich = c.enr.Stats()
+	} else if es := c.enrStats.Load(); es != nil {
+		s.Enrich = *es
+	}
+	return s
+}
