@@ -109,21 +109,16 @@ func (d *Document) End() {
 }
 
 // Str adds a string, escaped as described on Document.
-func (d *Document) Str(key, v string) {
-	off := len(d.buf)
-	var plain bool
-	d.buf, plain = appendSafe(d.buf, v)
-	n := d.leaf(key, kString)
-	n.off, n.n, n.plain = int32(off), int32(len(d.buf)-off), plain
-}
+func (d *Document) Str(key, v string) { str(d, key, v) }
 
 // StrBytes adds a byte string, escaped as described on Document.
-func (d *Document) StrBytes(key string, v []byte) {
+func (d *Document) StrBytes(key string, v []byte) { str(d, key, v) }
+
+func str[S string | []byte](d *Document, key string, v S) {
 	off := len(d.buf)
 	var plain bool
 	d.buf, plain = appendSafe(d.buf, v)
-	n := d.leaf(key, kString)
-	n.off, n.n, n.plain = int32(off), int32(len(d.buf)-off), plain
+	d.strLeaf(key, off, plain)
 }
 
 // Trusted adds a string known to be safe (the caller's own constants and
@@ -131,8 +126,13 @@ func (d *Document) StrBytes(key string, v []byte) {
 func (d *Document) Trusted(key string, v []byte) {
 	off := len(d.buf)
 	d.buf = append(d.buf, v...)
+	d.strLeaf(key, off, true)
+}
+
+// strLeaf adds the string node for d.buf[off:].
+func (d *Document) strLeaf(key string, off int, plain bool) {
 	n := d.leaf(key, kString)
-	n.off, n.n, n.plain = int32(off), int32(len(d.buf)-off), true
+	n.off, n.n, n.plain = int32(off), int32(len(d.buf)-off), plain
 }
 
 // Int adds a signed number.

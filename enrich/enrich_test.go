@@ -3,11 +3,11 @@ package enrich
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/whokilledit/linuxaudit/encode"
+	"github.com/whokilledit/linuxaudit/internal/audittest"
 	"github.com/whokilledit/linuxaudit/internal/corpus"
 	"github.com/whokilledit/linuxaudit/parser"
 )
@@ -47,33 +47,10 @@ func runDocs(t testing.TB, lines [][]byte, cfg Config) []map[string]any {
 	return out
 }
 
-// get walks a dotted path ("target.processes.0.comm") in a document.
-func get(m map[string]any, path string) any {
-	var cur any = m
-	for _, p := range strings.Split(path, ".") {
-		switch c := cur.(type) {
-		case map[string]any:
-			cur = c[p]
-		case []any:
-			var i int
-			if _, err := fmt.Sscan(p, &i); err != nil || i >= len(c) {
-				return nil
-			}
-			cur = c[i]
-		default:
-			return nil
-		}
-	}
-	return cur
-}
-
-func str(m map[string]any, path string) string {
-	v := get(m, path)
-	if v == nil {
-		return "<nil>"
-	}
-	return fmt.Sprint(v)
-}
+var (
+	get = audittest.Get
+	str = audittest.Field
+)
 
 func bySerial(docs []map[string]any) map[string]map[string]any {
 	m := map[string]map[string]any{}
@@ -368,4 +345,45 @@ func runDocsJSON(t testing.TB, buf []byte) map[string]any {
 		t.Fatalf("trailing data after document: %s", buf)
 	}
 	return m
+}
+
+// TestSteadyStateAllocations: once warm, extracting, writing and encoding
+// an event allocates nothing (the model, its arena and the document are
+// reused), in both schemas, over the real-kernel logs.
+func TestSteadyStateAllocations(t *testing.T) {
+	var evs []*parser.Event
+	c := parser.NewCorrelator(parser.Config{}, func(ev *parser.Event) {
+		cp := &parser.Event{}
+		ev.CopyTo(cp)
+		evs = append(evs, cp)
+	})
+	var r parser.Record
+	for _, name := range []string{corpus.Kills, corpus.Files, corpus.Seed} {
+		for _, l := range corpus.Lines(name) {
+			if parser.Parse(l, &r) == nil {
+				c.Add(&r)
+			}
+		}
+	}
+	c.Flush()
+	for _, schema := range []string{"default", "ecs"} {
+		e, err := New(Config{Schema: schema, EtcRoot: "testdata/etc"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc encode.Document
+		var buf []byte
+		run := func() {
+			for _, ev := range evs {
+				if e.Enrich(ev, &doc) {
+					buf = doc.AppendJSON(buf[:0])
+				}
+			}
+		}
+		run()
+		run()
+		if a := testing.AllocsPerRun(5, run); a/float64(len(evs)) > 0.01 {
+			t.Errorf("%s: %.0f allocations per pass over %d events (%.2f per event)", schema, a, len(evs), a/float64(len(evs)))
+		}
+	}
 }

@@ -26,7 +26,7 @@ func BenchmarkBatch(b *testing.B) {
 			data := corpus.Repeat(bc.file, 4)
 			lines := bytes.Count(data, []byte{'\n'})
 			cfg := Default()
-			cfg.Schema, cfg.JSON, cfg.Proc = bc.schema, bc.json, "false"
+			cfg.Enrich.Schema, cfg.JSON, cfg.Proc = bc.schema, bc.json, "false"
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			b.ResetTimer()

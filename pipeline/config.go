@@ -30,19 +30,12 @@ type Config struct {
 	KernelRateLimit       *uint32
 	KernelBacklogWaitTime *uint32
 
-	Hostname      string
-	Schema        string
-	Raw           bool
-	AncestryDepth int
-	Proc          string
-	EventTimeout  time.Duration
-	MaxInFlight   int
-
-	IncludeTypes, ExcludeTypes       []string
-	IncludeKeys, ExcludeKeys         []string
-	IncludeSyscalls, ExcludeSyscalls []string
-	IncludeSignals, ExcludeSignals   []string
-	DropSIGURG                       bool
+	// Enrich holds the keys of the enricher (schema, extras, filters); its
+	// Proc is set from Proc when the pipeline starts.
+	Enrich       enrich.Config
+	Proc         string
+	EventTimeout time.Duration
+	MaxInFlight  int
 
 	QueueMaxBytes int
 	BufferMaxSize int
@@ -149,16 +142,16 @@ var Keys = []Key{
 		field: func(c *Config) any { return &c.KernelBacklogWaitTime }},
 	{Name: "hostname", Type: String, Scope: Both,
 		Help:  "host name written as host.name in every document without node= (default: this machine's name for the plugin; none for the CLI)",
-		field: func(c *Config) any { return &c.Hostname }},
+		field: func(c *Config) any { return &c.Enrich.Hostname }},
 	{Name: "schema", Type: Enum, Default: "default", Scope: Both, Values: []string{"default", "ecs"},
 		Help:  "output schema: `default` or `ecs` (Elastic auditd integration field names)",
-		field: func(c *Config) any { return &c.Schema }},
+		field: func(c *Config) any { return &c.Enrich.Schema }},
 	{Name: "raw", Type: Bool, Default: "false", Scope: Both,
 		Help:  "add the event's raw records to each document (`raw` array)",
-		field: func(c *Config) any { return &c.Raw }},
+		field: func(c *Config) any { return &c.Enrich.Raw }},
 	{Name: "ancestry_depth", Type: Int, Default: "4", Scope: Both, Min: 0, Max: 16,
 		Help:  "how many ancestors of the caller to report",
-		field: func(c *Config) any { return &c.AncestryDepth }},
+		field: func(c *Config) any { return &c.Enrich.AncestryDepth }},
 	{Name: "proc", Type: Enum, Default: "auto", Scope: Both, Values: []string{"auto", "true", "false"},
 		Help:  "read /proc for live process context: `true`, `false`, or `auto` (true for source kernel and for files being tailed at their end; false in the CLI)",
 		field: func(c *Config) any { return &c.Proc }},
@@ -170,31 +163,31 @@ var Keys = []Key{
 		field: func(c *Config) any { return &c.MaxInFlight }},
 	{Name: "include_types", Type: List, Scope: Both, Check: enrich.CheckType,
 		Help:  "only emit events containing one of these record types (comma separated, e.g. SYSCALL,USER_AUTH)",
-		field: func(c *Config) any { return &c.IncludeTypes }},
+		field: func(c *Config) any { return &c.Enrich.IncludeTypes }},
 	{Name: "exclude_types", Type: List, Scope: Both, Check: enrich.CheckType,
 		Help:  "drop events whose first record has one of these types",
-		field: func(c *Config) any { return &c.ExcludeTypes }},
+		field: func(c *Config) any { return &c.Enrich.ExcludeTypes }},
 	{Name: "include_keys", Type: List, Scope: Both,
 		Help:  "only emit events with one of these audit keys",
-		field: func(c *Config) any { return &c.IncludeKeys }},
+		field: func(c *Config) any { return &c.Enrich.IncludeKeys }},
 	{Name: "exclude_keys", Type: List, Scope: Both,
 		Help:  "drop events with one of these audit keys",
-		field: func(c *Config) any { return &c.ExcludeKeys }},
+		field: func(c *Config) any { return &c.Enrich.ExcludeKeys }},
 	{Name: "include_syscalls", Type: List, Scope: Both, Check: enrich.CheckSyscall,
 		Help:  "only emit syscall events with one of these syscall names (non-syscall events pass)",
-		field: func(c *Config) any { return &c.IncludeSyscalls }},
+		field: func(c *Config) any { return &c.Enrich.IncludeSyscalls }},
 	{Name: "exclude_syscalls", Type: List, Scope: Both, Check: enrich.CheckSyscall,
 		Help:  "drop syscall events with one of these syscall names",
-		field: func(c *Config) any { return &c.ExcludeSyscalls }},
+		field: func(c *Config) any { return &c.Enrich.ExcludeSyscalls }},
 	{Name: "include_signals", Type: List, Scope: Both, Check: enrich.CheckSignal,
 		Help:  "only emit signal events with one of these signals (names like SIGKILL or numbers)",
-		field: func(c *Config) any { return &c.IncludeSignals }},
+		field: func(c *Config) any { return &c.Enrich.IncludeSignals }},
 	{Name: "exclude_signals", Type: List, Scope: Both, Check: enrich.CheckSignal,
 		Help:  "drop signal events with one of these signals",
-		field: func(c *Config) any { return &c.ExcludeSignals }},
+		field: func(c *Config) any { return &c.Enrich.ExcludeSignals }},
 	{Name: "drop_sigurg", Type: Bool, Default: "true", Scope: Both,
 		Help:  "drop tgkill/tkill with SIGURG (the Go runtime's preemption signal)",
-		field: func(c *Config) any { return &c.DropSIGURG }},
+		field: func(c *Config) any { return &c.Enrich.DropSIGURG }},
 	{Name: "queue_max_bytes", Type: Int, Default: "67108864", Scope: Plugin, Min: 64 << 10, Max: 1 << 34,
 		Help:  "bytes of encoded records waiting for Fluent Bit at most; the file source waits, the kernel source drops and counts",
 		field: func(c *Config) any { return &c.QueueMaxBytes }},

@@ -32,13 +32,13 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		}
 	}
 	c := Default()
-	if c.Source != "file" || c.Path != "/var/log/audit/audit.log" || !c.DropSIGURG || c.EventTimeout.String() != "2s" || c.StatsInterval.String() != "1m0s" {
+	if c.Source != "file" || c.Path != "/var/log/audit/audit.log" || !c.Enrich.DropSIGURG || c.EventTimeout.String() != "2s" || c.StatsInterval.String() != "1m0s" {
 		t.Errorf("defaults: %+v", c)
 	}
 	c, err := Parse(func(k string) (string, bool) {
 		return map[string]string{"stats_interval": "0", "kernel_rules": "-a always,exit -S kill -k a; -w /etc -p wa", "include_types": "SYSCALL, 1300", "kernel_rate_limit": "7"}[k], true
 	})
-	if err != nil || c.StatsInterval != 0 || len(c.KernelRules) != 2 || len(c.IncludeTypes) != 2 || c.KernelRateLimit == nil || *c.KernelRateLimit != 7 || c.KernelBacklogLimit != nil {
+	if err != nil || c.StatsInterval != 0 || len(c.KernelRules) != 2 || len(c.Enrich.IncludeTypes) != 2 || c.KernelRateLimit == nil || *c.KernelRateLimit != 7 || c.KernelBacklogLimit != nil {
 		t.Errorf("values: %v %+v", err, c)
 	}
 }

@@ -42,22 +42,9 @@ type core struct {
 }
 
 func newCore(cfg Config, liveProc bool, out func(enc []byte, ev *parser.Event)) (*core, error) {
-	enr, err := enrich.New(enrich.Config{
-		Schema:          cfg.Schema,
-		Raw:             cfg.Raw,
-		AncestryDepth:   cfg.AncestryDepth,
-		Proc:            liveProc,
-		IncludeTypes:    cfg.IncludeTypes,
-		ExcludeTypes:    cfg.ExcludeTypes,
-		IncludeKeys:     cfg.IncludeKeys,
-		ExcludeKeys:     cfg.ExcludeKeys,
-		IncludeSyscalls: cfg.IncludeSyscalls,
-		ExcludeSyscalls: cfg.ExcludeSyscalls,
-		IncludeSignals:  cfg.IncludeSignals,
-		ExcludeSignals:  cfg.ExcludeSignals,
-		DropSIGURG:      cfg.DropSIGURG,
-		Hostname:        cfg.Hostname,
-	})
+	ecfg := cfg.Enrich
+	ecfg.Proc = liveProc
+	enr, err := enrich.New(ecfg)
 	if err != nil {
 		return nil, err
 	}

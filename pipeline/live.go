@@ -80,8 +80,8 @@ func Start(cfg Config, log *slog.Logger) (*Live, error) {
 	l := &Live{cfg: cfg, log: log, q: newQueue(cfg.QueueMaxBytes), done: make(chan struct{})}
 	l.resumed = sync.NewCond(&l.mu)
 	live := cfg.Proc == "true" || (cfg.Proc == "auto" && (cfg.Source == "kernel" || !cfg.ReadFromHead))
-	if cfg.Hostname == "" {
-		cfg.Hostname, _ = os.Hostname()
+	if cfg.Enrich.Hostname == "" {
+		cfg.Enrich.Hostname, _ = os.Hostname()
 	}
 	var err error
 	if l.c, err = newCore(cfg, live, l.out); err != nil {

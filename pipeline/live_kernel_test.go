@@ -46,7 +46,7 @@ func TestLiveUnitAfterDeath(t *testing.T) {
 	cfg := Default()
 	cfg.Path = audittest.LogPath
 	cfg.Proc = "true"
-	cfg.IncludeKeys = []string{key}
+	cfg.Enrich.IncludeKeys = []string{key}
 	l, err := Start(cfg, audittest.Logger(t))
 	if err != nil {
 		t.Fatal(err)

@@ -123,22 +123,7 @@ func (h *liveHost) stop(t *testing.T) *hostResult {
 		<-h.done
 		t.Fatalf("host did not exit within 60s after quit\n%s", tail(h.stderr()))
 	}
-	r := &hostResult{stderr: h.stderr(), outPath: h.out}
-	if ee, ok := h.waitErr.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if h.waitErr != nil {
-		t.Fatal(h.waitErr)
-	}
-	if i := strings.LastIndex(r.stderr, "FLBHOST_STATS "); i >= 0 {
-		line := r.stderr[i+len("FLBHOST_STATS "):]
-		if j := strings.IndexByte(line, '\n'); j >= 0 {
-			line = line[:j]
-		}
-		if err := json.Unmarshal([]byte(line), &r.stats); err != nil {
-			t.Fatalf("FLBHOST_STATS: %v: %s", err, line)
-		}
-	}
-	return r
+	return result(t, h.waitErr, h.stderr(), h.out)
 }
 
 // finalStats parses the plugin's "stopped; final stats {...}" line.
@@ -169,7 +154,7 @@ type follower struct {
 }
 
 // poll returns the records written since the last call.
-func (f *follower) poll(t *testing.T) []hostRecord {
+func (f *follower) poll(t testing.TB) []hostRecord {
 	t.Helper()
 	var recs []hostRecord
 	f.each(t, func(r hostRecord) { recs = append(recs, r) })
@@ -177,7 +162,7 @@ func (f *follower) poll(t *testing.T) []hostRecord {
 }
 
 // each calls fn for every record written since the last call.
-func (f *follower) each(t *testing.T, fn func(hostRecord)) {
+func (f *follower) each(t testing.TB, fn func(hostRecord)) {
 	t.Helper()
 	fh, err := os.Open(f.path)
 	if err != nil {
@@ -208,30 +193,6 @@ func (f *follower) each(t *testing.T, fn func(hostRecord)) {
 		f.n++
 		fn(rec)
 	}
-}
-
-// fieldOf returns the value at a dotted path ("target.processes.0.pid")
-// as a string, or "<nil>".
-func fieldOf(m map[string]any, path string) string {
-	var cur any = m
-	for _, p := range strings.Split(path, ".") {
-		switch c := cur.(type) {
-		case map[string]any:
-			cur = c[p]
-		case []any:
-			i, err := strconv.Atoi(p)
-			if err != nil || i >= len(c) {
-				return "<nil>"
-			}
-			cur = c[i]
-		default:
-			return "<nil>"
-		}
-	}
-	if cur == nil {
-		return "<nil>"
-	}
-	return fmt.Sprint(cur)
 }
 
 func recordTypes(r map[string]any) map[string]bool {
@@ -349,7 +310,7 @@ func TestLiveAuditdRotationRestart(t *testing.T) {
 				got[id] = true
 			}
 			for _, r := range *recs {
-				got[fieldOf(r.R, "event.id")] = true
+				got[audittest.Field(r.R, "event.id")] = true
 			}
 			missing := 0
 			for id := range seen {
@@ -431,7 +392,7 @@ func TestLiveAuditdRotationRestart(t *testing.T) {
 	gen(1000)
 	ids1 := map[string]int{}
 	for _, r := range recs1 {
-		ids1[fieldOf(r.R, "event.id")]++
+		ids1[audittest.Field(r.R, "event.id")]++
 	}
 	ok := caughtUp(f2, &recs2, ids1, 60*time.Second)
 	time.Sleep(1500 * time.Millisecond) // anything beyond (a duplicate) shows up too
@@ -448,12 +409,12 @@ func TestLiveAuditdRotationRestart(t *testing.T) {
 	count := map[string]int{}
 	incomplete := 0
 	for _, r := range append(append([]hostRecord(nil), recs1...), recs2...) {
-		id := fieldOf(r.R, "event.id")
+		id := audittest.Field(r.R, "event.id")
 		count[id]++
 		// Our kill(self, 0) always has its OBJ_PID; another process's
 		// kill of a pid that does not exist (ESRCH) has none.
 		ty := recordTypes(r.R)
-		ours := fieldOf(r.R, "process.pid") == strconv.Itoa(self)
+		ours := audittest.Field(r.R, "process.pid") == strconv.Itoa(self)
 		if !ty["SYSCALL"] || !ty["PROCTITLE"] || ours && !ty["OBJ_PID"] {
 			incomplete++
 			if incomplete <= 5 {
@@ -462,11 +423,11 @@ func TestLiveAuditdRotationRestart(t *testing.T) {
 				if j, ok2 := countIn(recs2, id); ok2 || !ok {
 					run, i, n = 2, j, len(recs2)
 				}
-				t.Errorf("incomplete event %s (run %d, record %d of %d): records %v", id, run, i+1, n, fieldOf(r.R, "event.records"))
+				t.Errorf("incomplete event %s (run %d, record %d of %d): records %v", id, run, i+1, n, audittest.Field(r.R, "event.records"))
 			}
 		}
-		if fieldOf(r.R, "key.0") != key {
-			t.Errorf("record %s with key %s", id, fieldOf(r.R, "key.0"))
+		if audittest.Field(r.R, "key.0") != key {
+			t.Errorf("record %s with key %s", id, audittest.Field(r.R, "key.0"))
 		}
 	}
 	var missing, dup, extra []string
@@ -511,10 +472,10 @@ func TestLiveAuditdRotationRestart(t *testing.T) {
 	if len(dup) > 0 {
 		in1, in2 := map[string]int{}, map[string]int{}
 		for _, r := range recs1 {
-			in1[fieldOf(r.R, "event.id")]++
+			in1[audittest.Field(r.R, "event.id")]++
 		}
 		for _, r := range recs2 {
-			in2[fieldOf(r.R, "event.id")]++
+			in2[audittest.Field(r.R, "event.id")]++
 		}
 		within1, within2, across := 0, 0, 0
 		for id, n := range count {
@@ -529,7 +490,7 @@ func TestLiveAuditdRotationRestart(t *testing.T) {
 			}
 		}
 		t.Logf("duplicates: %d within run 1, %d within run 2, %d across the restart; run 1 last id %s, run 2 first id %s",
-			within1, within2, across, fieldOf(recs1[len(recs1)-1].R, "event.id"), fieldOf(recs2[0].R, "event.id"))
+			within1, within2, across, audittest.Field(recs1[len(recs1)-1].R, "event.id"), audittest.Field(recs2[0].R, "event.id"))
 		t.Errorf("%d events delivered more than once, e.g. %v", len(dup), dup[:min(5, len(dup))])
 	}
 	if len(extra) > 0 {
@@ -573,7 +534,7 @@ func logOffsets(t *testing.T, db string, recs []hostRecord) {
 	ids := strings.Fields(string(st.Extra))
 	last := "<none>"
 	if len(recs) > 0 {
-		last = fieldOf(recs[len(recs)-1].R, "event.id")
+		last = audittest.Field(recs[len(recs)-1].R, "event.id")
 	}
 	first, lastList := "", ""
 	if len(ids) > 0 {
@@ -585,7 +546,7 @@ func logOffsets(t *testing.T, db string, recs []hostRecord) {
 // countIn finds id among recs: its index.
 func countIn(recs []hostRecord, id string) (int, bool) {
 	for i, r := range recs {
-		if fieldOf(r.R, "event.id") == id {
+		if audittest.Field(r.R, "event.id") == id {
 			return i, true
 		}
 	}
@@ -626,9 +587,9 @@ func kernelCleanup(t *testing.T, key string, rules []string, hostPid func() int)
 	})
 }
 
-// waitFollow polls the output until match accepts a record, logging the
-// others; it returns the record and when it was first seen.
-func waitFollow(t *testing.T, f *follower, timeout time.Duration, match func(map[string]any) bool) (map[string]any, time.Time) {
+// wait is an audittest.Wait over the records the host writes: it polls
+// the output until match accepts a record, logging the others.
+func (f *follower) wait(t testing.TB, timeout time.Duration, match func(map[string]any) bool) (map[string]any, time.Time) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -636,7 +597,7 @@ func waitFollow(t *testing.T, f *follower, timeout time.Duration, match func(map
 			if match(r.R) {
 				return r.R, time.Now()
 			}
-			t.Logf("other record: %s", fieldOf(r.R, "summary"))
+			t.Logf("other record: %s", audittest.Field(r.R, "summary"))
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no matching record within %v", timeout)
@@ -684,10 +645,10 @@ func TestKernelSeedThroughPlugin(t *testing.T) {
 				t.Errorf("rules not installed: %s", l)
 			}
 			f := &follower{path: h.out}
-			seedThroughPlugin(t, f, key)
-			failedKillThroughPlugin(t, f)
-			groupKillThroughPlugin(t, f)
-			kill32ThroughPlugin(t, f)
+			audittest.SeedKill(t, f.wait, key)
+			audittest.FailedKill(t, f.wait)
+			audittest.GroupKill(t, f.wait)
+			audittest.Kill32(t, f.wait)
 			r := h.stop(t)
 			requireClean(t, r)
 			if mode == "unicast" {
@@ -701,149 +662,6 @@ func TestKernelSeedThroughPlugin(t *testing.T) {
 			st := finalStats(t, r.stderr)
 			t.Logf("%s: final stats queue %+v source %v", mode, st.Queue, st.Source)
 		})
-	}
-}
-
-func seedThroughPlugin(t *testing.T, f *follower, key string) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "loop.sh"), []byte("while :; do sleep 1; done\n"), 0o755)
-	os.WriteFile(filepath.Join(dir, "xdkill.sh"), []byte("kill -9 $1\n"), 0o755)
-	loop := exec.Command("sh", "loop.sh")
-	loop.Dir = dir
-	if err := loop.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { loop.Process.Kill(); loop.Wait() }()
-	target := loop.Process.Pid
-	time.Sleep(2500 * time.Millisecond) // the plugin's /proc scan (every 2 s) sees the loop alive
-	killer := exec.Command("sh", "xdkill.sh", strconv.Itoa(target))
-	killer.Dir = dir
-	start := time.Now()
-	if err := killer.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killerPid := killer.Process.Pid
-	killer.Wait()
-	r, at := waitFollow(t, f, 5*time.Second, func(r map[string]any) bool {
-		return fieldOf(r, "target.processes.0.pid") == strconv.Itoa(target)
-	})
-	lat := at.Sub(start)
-	t.Logf("seed kill: record %v after the kill (host interval 1000 ms): %s", lat.Round(time.Millisecond), fieldOf(r, "summary"))
-	if lat > 2*time.Second {
-		t.Errorf("record arrived %v after the kill, want within 2s", lat)
-	}
-	for path, want := range map[string]string{
-		"process.pid":                strconv.Itoa(killerPid),
-		"process.cmdline":            "sh xdkill.sh " + strconv.Itoa(target),
-		"process.exe":                "/usr/bin/dash",
-		"process.user":               "root",
-		"process.parent.pid":         strconv.Itoa(os.Getpid()),
-		"signal.name":                "SIGKILL",
-		"target.processes.0.comm":    "sh",
-		"target.processes.0.cmdline": "sh loop.sh",
-		"key.0":                      key,
-		"event.outcome":              "success",
-	} {
-		if got := fieldOf(r, path); got != want {
-			t.Errorf("%s = %q, want %q", path, got, want)
-		}
-	}
-	if c := fieldOf(r, "process.parent.cmdline"); c == "<nil>" || c == "" {
-		t.Errorf("parent without command line: %v", r["process"])
-	}
-}
-
-// failedKillThroughPlugin: an unprivileged user's kill of a root process.
-func failedKillThroughPlugin(t *testing.T, f *follower) {
-	if _, err := exec.LookPath("setpriv"); err != nil {
-		t.Log("setpriv missing: EPERM case skipped")
-		return
-	}
-	victim := exec.Command("sleep", "30")
-	if err := victim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { victim.Process.Kill(); victim.Wait() }()
-	pid := strconv.Itoa(victim.Process.Pid)
-	out, err := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/kill", "-TERM", pid).CombinedOutput()
-	if err == nil {
-		t.Fatalf("the unprivileged kill succeeded: %s", out)
-	}
-	r, _ := waitFollow(t, f, 5*time.Second, func(r map[string]any) bool {
-		return fieldOf(r, "target.processes.0.pid") == pid || fieldOf(r, "target.pid_arg") == pid
-	})
-	t.Logf("failed kill: %s", fieldOf(r, "summary"))
-	for path, want := range map[string]string{
-		"syscall.errno":   "EPERM",
-		"process.user":    "nobody",
-		"signal.name":     "SIGTERM",
-		"event.outcome":   "failure",
-		"process.exe":     "/usr/bin/kill",
-		"process.cmdline": "/usr/bin/kill -TERM " + pid,
-	} {
-		if got := fieldOf(r, path); got != want {
-			t.Errorf("failed kill: %s = %q, want %q", path, got, want)
-		}
-	}
-}
-
-// groupKillThroughPlugin: kill(-pgid) reaching four processes, one event.
-func groupKillThroughPlugin(t *testing.T, f *follower) {
-	grp := exec.Command("setsid", "sh", "-c", "sleep 30 & sleep 30 & sleep 30 & wait")
-	if err := grp.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { grp.Process.Kill(); grp.Wait() }()
-	pgid := grp.Process.Pid
-	// wait for the three sleeps
-	for i := 0; i < 100; i++ {
-		out, _ := exec.Command("pgrep", "-g", strconv.Itoa(pgid)).Output()
-		if len(strings.Fields(string(out))) >= 4 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if out, err := exec.Command("sh", "-c", fmt.Sprintf("kill -TERM -%d", pgid) /* dash: no "--" */).CombinedOutput(); err != nil {
-		t.Fatalf("group kill: %v %s", err, out)
-	}
-	r, _ := waitFollow(t, f, 3*time.Second, func(r map[string]any) bool {
-		return fieldOf(r, "target.pgid") == strconv.Itoa(pgid)
-	})
-	t.Logf("group kill: %s", fieldOf(r, "summary"))
-	if fieldOf(r, "target.count") != "4" || fieldOf(r, "target.scope") != "process_group" || fieldOf(r, "signal.name") != "SIGTERM" {
-		t.Errorf("group kill: count %s scope %s signal %s", fieldOf(r, "target.count"), fieldOf(r, "target.scope"), fieldOf(r, "signal.name"))
-	}
-}
-
-// kill32ThroughPlugin: a 32-bit caller (gcc -m32), if the toolchain can build one.
-func kill32ThroughPlugin(t *testing.T, f *follower) {
-	dir := t.TempDir()
-	src := filepath.Join(dir, "k32.c")
-	os.WriteFile(src, []byte("#include <signal.h>\n#include <stdlib.h>\nint main(int c, char **v){return kill(atoi(v[1]), SIGTERM);}\n"), 0o644)
-	bin := filepath.Join(dir, "k32")
-	if out, err := exec.Command("gcc", "-m32", "-o", bin, src).CombinedOutput(); err != nil {
-		t.Logf("gcc -m32 unavailable (%v %s): 32-bit case skipped", err, out)
-		return
-	}
-	victim := exec.Command("sleep", "30")
-	if err := victim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { victim.Process.Kill(); victim.Wait() }()
-	pid := strconv.Itoa(victim.Process.Pid)
-	if out, err := exec.Command(bin, pid).CombinedOutput(); err != nil {
-		t.Fatalf("k32: %v %s", err, out)
-	}
-	r, _ := waitFollow(t, f, 3*time.Second, func(r map[string]any) bool {
-		return fieldOf(r, "target.processes.0.pid") == pid
-	})
-	t.Logf("32-bit kill: %s", fieldOf(r, "summary"))
-	for path, want := range map[string]string{
-		"syscall.arch": "i386", "syscall.name": "kill", "syscall.nr": "37", "signal.name": "SIGTERM", "process.exe": bin,
-	} {
-		if got := fieldOf(r, path); got != want {
-			t.Errorf("32-bit kill: %s = %q, want %q", path, got, want)
-		}
 	}
 }
 
@@ -969,11 +787,11 @@ func TestKernelLoadThroughPlugin(t *testing.T) {
 	var delivered, lossRecords, lossTotal, others int64
 	count := func(r hostRecord) {
 		switch {
-		case fieldOf(r.R, "event.kind") == "loss":
+		case audittest.Field(r.R, "event.kind") == "loss":
 			lossRecords++
-			n, _ := strconv.ParseInt(fieldOf(r.R, "loss.kernel_lost"), 10, 64)
+			n, _ := strconv.ParseInt(audittest.Field(r.R, "loss.kernel_lost"), 10, 64)
 			lossTotal += n
-		case fieldOf(r.R, "key.0") == key && fieldOf(r.R, "syscall.name") == "kill" && fieldOf(r.R, "process.ppid") == strconv.Itoa(self):
+		case audittest.Field(r.R, "key.0") == key && audittest.Field(r.R, "syscall.name") == "kill" && audittest.Field(r.R, "process.ppid") == strconv.Itoa(self):
 			delivered++
 		default:
 			others++

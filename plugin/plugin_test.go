@@ -147,8 +147,14 @@ func startHost(t testing.TB, args ...string) (*exec.Cmd, io.WriteCloser, *bytes.
 
 func finish(t testing.TB, cmd *exec.Cmd, stderr *bytes.Buffer, out string) *hostResult {
 	t.Helper()
-	err := cmd.Wait()
-	r := &hostResult{stderr: stderr.String(), outPath: out}
+	return result(t, cmd.Wait(), stderr.String(), out)
+}
+
+// result is what a host run gave: its exit code, stderr, the records'
+// path and the statistics it printed.
+func result(t testing.TB, err error, stderr, out string) *hostResult {
+	t.Helper()
+	r := &hostResult{stderr: stderr, outPath: out}
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()
 	} else if err != nil {

@@ -1,5 +1,6 @@
 // C glue between Fluent Bit's proxy ABI and the Go side. Offsets are LP64
-// (x86-64, arm64); see docs/fluent-bit-go-input.md.
+// (x86-64, arm64), as read in Fluent Bit's src/flb_plugin_proxy.c and
+// src/proxy/go/go.h (v4.2, v5.1).
 #ifndef LINUX_AUDIT_SHIM_H
 #define LINUX_AUDIT_SHIM_H
 

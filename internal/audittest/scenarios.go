@@ -14,9 +14,9 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// Field walks a dotted path ("target.processes.0.pid") in a decoded
-// document and returns the value as text, or "<nil>".
-func Field(m map[string]any, path string) string {
+// Get walks a dotted path ("target.processes.0.pid") in a decoded
+// document and returns the value there, or nil.
+func Get(m map[string]any, path string) any {
 	var cur any = m
 	for _, p := range strings.Split(path, ".") {
 		switch c := cur.(type) {
@@ -25,17 +25,23 @@ func Field(m map[string]any, path string) string {
 		case []any:
 			i, err := strconv.Atoi(p)
 			if err != nil || i < 0 || i >= len(c) {
-				return "<nil>"
+				return nil
 			}
 			cur = c[i]
 		default:
-			return "<nil>"
+			return nil
 		}
 	}
-	if cur == nil {
+	return cur
+}
+
+// Field is Get as text, "<nil>" for nothing.
+func Field(m map[string]any, path string) string {
+	v := Get(m, path)
+	if v == nil {
 		return "<nil>"
 	}
-	return fmt.Sprint(cur)
+	return fmt.Sprint(v)
 }
 
 // DecodeEntries decodes concatenated Fluent Bit entries
@@ -142,6 +148,17 @@ func SeedKill(t testing.TB, wait Wait, key string) {
 	}
 }
 
+// sleeper starts `sleep 30`, killed when the test ends, and returns its pid.
+func sleeper(t testing.TB) string {
+	t.Helper()
+	victim := exec.Command("sleep", "30")
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { victim.Process.Kill(); victim.Wait() })
+	return strconv.Itoa(victim.Process.Pid)
+}
+
 // FailedKill: an unprivileged user's kill of a root process (EPERM).
 func FailedKill(t testing.TB, wait Wait) {
 	t.Helper()
@@ -149,12 +166,7 @@ func FailedKill(t testing.TB, wait Wait) {
 		t.Log("setpriv missing: EPERM case skipped")
 		return
 	}
-	victim := exec.Command("sleep", "30")
-	if err := victim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { victim.Process.Kill(); victim.Wait() }()
-	pid := strconv.Itoa(victim.Process.Pid)
+	pid := sleeper(t)
 	out, err := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/kill", "-TERM", pid).CombinedOutput()
 	if err == nil {
 		t.Fatalf("the unprivileged kill succeeded: %s", out)
@@ -216,12 +228,7 @@ func Kill32(t testing.TB, wait Wait) {
 		t.Logf("gcc -m32 unavailable (%v %s): 32-bit case skipped", err, out)
 		return
 	}
-	victim := exec.Command("sleep", "30")
-	if err := victim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { victim.Process.Kill(); victim.Wait() }()
-	pid := strconv.Itoa(victim.Process.Pid)
+	pid := sleeper(t)
 	if out, err := exec.Command(bin, pid).CombinedOutput(); err != nil {
 		t.Fatalf("k32: %v %s", err, out)
 	}

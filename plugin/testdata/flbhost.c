@@ -1,6 +1,6 @@
 /*
  * flbhost: a stand-in for Fluent Bit that drives a Go input plugin (.so)
- * exactly as Fluent Bit v4.x/v5.x does (see docs/fluent-bit-go-input.md),
+ * exactly as Fluent Bit v4.x/v5.x does (src/flb_plugin_proxy.c, src/proxy/go),
  * validates every buffer the plugin hands over as strictly as Fluent Bit
  * would, and prints each record as one JSON line.
  *
