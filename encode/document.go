@@ -109,12 +109,15 @@ func (d *Document) End() {
 }
 
 // Str adds a string, escaped as described on Document.
-func (d *Document) Str(key, v string) { str(d, key, v) }
+func (d *Document) Str(key, v string) {
+	off := len(d.buf)
+	var plain bool
+	d.buf, plain = appendSafe(d.buf, v)
+	d.strLeaf(key, off, plain)
+}
 
 // StrBytes adds a byte string, escaped as described on Document.
-func (d *Document) StrBytes(key string, v []byte) { str(d, key, v) }
-
-func str[S string | []byte](d *Document, key string, v S) {
+func (d *Document) StrBytes(key string, v []byte) {
 	off := len(d.buf)
 	var plain bool
 	d.buf, plain = appendSafe(d.buf, v)

@@ -78,14 +78,45 @@ func (m *Model) reset(ev *parser.Event) {
 
 // subject reads the caller of an event without SYSCALL from its first
 // record (user-space records carry pid, uid, auid... at the top level or
-// inside msg='...').
+// inside msg='...'), in one pass: the first top-level field of a key wins,
+// else its first nested one.
 func (e *Enricher) subject(m *Model, r *parser.Record) {
 	p := &m.Process
-	p.PID, _ = fieldInt(r, "pid")
-	for i := range p.IDs {
-		p.IDs[i] = e.id(m, r, idKeys[i])
+	const (
+		fPid = numIDs + iota
+		fSes
+		numSubject
+	)
+	var at [numSubject]int32 // field index + 1; 0 none
+	for i, f := range r.Fields {
+		k := r.Bytes(f.Key)
+		j := processID(k)
+		switch {
+		case j >= 0:
+		case string(k) == "pid":
+			j = fPid
+		case string(k) == "ses":
+			j = fSes
+		default:
+			continue
+		}
+		if at[j] == 0 || (f.Depth == 0 && r.Fields[at[j]-1].Depth != 0) {
+			at[j] = int32(i + 1)
+		}
 	}
-	if s, ok := fieldInt(r, "ses"); ok && s != unsetID && s != -1 {
+	val := func(j int) (int64, bool) {
+		if at[j] == 0 {
+			return 0, false
+		}
+		return parseInt(r.Bytes(r.Fields[at[j]-1].Val))
+	}
+	p.PID, _ = val(fPid)
+	for i := range p.IDs {
+		if n, ok := val(i); ok {
+			p.IDs[i] = ID{Set: true, N: n, Name: e.nameOf(m, r, idKeys[i], n)}
+		}
+	}
+	if s, ok := val(fSes); ok && s != unsetID && s != -1 {
 		p.Ses, p.HasSes = s, true
 	}
 }
@@ -157,6 +188,9 @@ func (e *Enricher) syscall(m *Model, r *parser.Record) {
 
 // processID returns the index in Process.IDs of an id key, or -1.
 func processID(k []byte) int {
+	if len(k) < 3 || len(k) > 5 || (k[len(k)-2] != 'i' || k[len(k)-1] != 'd') {
+		return -1 // every id key ends in "id"
+	}
 	for i := range idKeys {
 		if idKeys[i].key == string(k) {
 			return i

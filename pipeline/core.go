@@ -195,6 +195,8 @@ func newStage(c *core) *stage {
 	}
 	go func() {
 		defer close(s.done)
+		defer c.publish()
+		n := 0
 		t := time.NewTicker(500 * time.Millisecond)
 		defer t.Stop()
 		for {
@@ -207,11 +209,13 @@ func newStage(c *core) *stage {
 				for i := 0; i < bt.n; i++ {
 					c.emit(&bt.evs[i])
 				}
-				st := c.enr.Stats()
-				c.enrStats.Store(&st)
+				if n++; n&7 == 0 {
+					c.publish()
+				}
 				s.release(bt)
 			case <-t.C:
 				c.enr.Tick()
+				c.publish()
 			}
 		}
 	}()
@@ -289,9 +293,15 @@ func (c *core) tickEnricher() {
 		c.stage.flush()
 	} else {
 		c.enr.Tick()
-		es := c.enr.Stats()
-		c.enrStats.Store(&es)
+		c.publish()
 	}
+}
+
+// publish makes the enricher's counters readable from other goroutines
+// (by the goroutine that owns the enricher).
+func (c *core) publish() {
+	es := c.enr.Stats()
+	c.enrStats.Store(&es)
 }
 
 // Stats are the pipeline's counters.

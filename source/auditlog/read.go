@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"os"
 	"syscall"
@@ -15,13 +16,11 @@ import (
 // Reading: Next and what it needs (end of file, truncation, finishing a
 // rotated file, fingerprints).
 
+// fnv64 is the FNV-1a hash of a file's head (its fingerprint).
 func fnv64(b []byte) uint64 {
-	h := uint64(14695981039346656037)
-	for _, c := range b {
-		h ^= uint64(c)
-		h *= 1099511628211
-	}
-	return h
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64()
 }
 
 // fingerprintMatches says whether the first want.fpLen bytes of fo hash to
