@@ -38,6 +38,9 @@ func (e *Enricher) writeDefault(m *Model, doc *encode.Document) {
 		doc.Bool("complete", false)
 		doc.Str("closed_by", ev.Reason.String())
 	}
+	if ev.Late {
+		doc.Bool("late", true)
+	}
 	if ev.Dropped > 0 {
 		doc.Int("dropped_records", int64(ev.Dropped))
 	}
@@ -48,6 +51,17 @@ func (e *Enricher) writeDefault(m *Model, doc *encode.Document) {
 	if m.Syscall.Valid {
 		writeSyscall(&m.Syscall, doc)
 		e.writeProcess(m, doc)
+	} else if p := &m.Process; len(p.Argv) > 0 || p.Cwd != nil {
+		// Records of a syscall event without its SYSCALL (a rotated
+		// log's first lines, a lost record): what they say of the caller.
+		doc.Object("process")
+		if len(p.Argv) > 0 {
+			e.writeArgv(doc, p.Argv)
+		}
+		if p.Cwd != nil {
+			doc.StrBytes("cwd", p.Cwd)
+		}
+		doc.End()
 	}
 	switch m.Kind {
 	case KindKill:
@@ -115,6 +129,9 @@ func writeSyscall(s *Syscall, doc *encode.Document) {
 	doc.Int("nr", s.Nr)
 	if s.Name != "" {
 		doc.Str("name", s.Name)
+	}
+	if s.Call != "" {
+		doc.Str("call", s.Call)
 	}
 	if s.Success >= 0 {
 		doc.Bool("success", s.Success == 1)
@@ -501,26 +518,30 @@ func (e *Enricher) writeData(m *Model, doc *encode.Document) {
 	}
 }
 
-// writeFields writes a decoded record's fields (and its socket address).
+// writeFields writes a decoded record's fields (and its socket address):
+// a key the record repeats as an array of its values.
 func writeFields(d *DataRecord, doc *encode.Document) {
 	if d.Socket.Valid {
 		writeSocket(&d.Socket, doc)
 	}
-	for i := range d.Fields {
-		f := &d.Fields[i]
-		switch f.Kind {
-		case FieldText:
-			doc.StrBytes("text", f.Str)
-		case FieldInt:
-			doc.Int(f.Key, f.Num)
-		case FieldID:
-			doc.Int(f.Key, f.Num)
-			if len(f.Str) > 0 {
-				doc.StrBytes(f.NameKey, f.Str)
-			}
-		default:
-			doc.StrBytes(f.Key, f.Str)
+	for _, g := range d.Groups {
+		if len(g.Members) == 1 {
+			writeField(doc, g.Key, &d.Fields[g.Members[0]])
+			continue
 		}
+		doc.Array(g.Key)
+		for _, i := range g.Members {
+			writeField(doc, "", &d.Fields[i])
+		}
+		doc.End()
+	}
+}
+
+func writeField(doc *encode.Document, key string, f *DataField) {
+	if f.Kind == FieldInt {
+		doc.Int(key, f.Num)
+	} else {
+		doc.StrBytes(key, f.Str)
 	}
 }
 

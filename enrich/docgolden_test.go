@@ -103,7 +103,7 @@ func shapeSlice(log []byte, n int) []byte {
 // and returns its JSON lines.
 func goldenDocs(t *testing.T, log []byte, schema string) []byte {
 	t.Helper()
-	e, err := New(Config{Schema: schema, EtcRoot: "testdata/etc"})
+	e, err := New(Config{Schema: schema, EtcRoot: "testdata"})
 	if err != nil {
 		t.Fatal(err)
 	}

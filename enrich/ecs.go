@@ -24,16 +24,20 @@ func (e *Enricher) writeECS(m *Model, doc *encode.Document) {
 	doc.Str("module", "auditd")
 	doc.Str("action", m.Action)
 	doc.Str("outcome", m.Outcome.String())
-	cat, typ := ecsCategory(m)
-	doc.Array("category")
-	doc.Str("", cat)
-	doc.End()
-	doc.Array("type")
-	doc.Str("", typ)
-	doc.End()
+	if cat, typ := ecsCategory(m); cat != "" {
+		doc.Array("category")
+		doc.Str("", cat)
+		doc.End()
+		doc.Array("type")
+		doc.Str("", typ)
+		doc.End()
+	}
 	e.tmp = appendID(e.tmp[:0], ev)
 	doc.StrBytes("id", e.tmp)
 	doc.Uint("sequence", uint64(ev.Serial))
+	if ev.Late {
+		doc.Bool("late", true)
+	}
 	doc.End()
 
 	e.hostAndKeys(m, doc, "tags")
@@ -48,6 +52,7 @@ func (e *Enricher) writeECS(m *Model, doc *encode.Document) {
 		if m.Msg.HasExe {
 			doc.StrBytes("executable", m.Msg.Exe)
 		}
+		e.ecsArgv(m, doc)
 		doc.End()
 	}
 	if len(ev.Records) > 0 {
@@ -149,14 +154,7 @@ func (e *Enricher) ecsProcess(m *Model, doc *encode.Document) {
 	if p.Exe != nil {
 		doc.StrBytes("executable", p.Exe)
 	}
-	if len(p.Argv) > 0 {
-		e.writeCmdline(doc, "title", p.Argv)
-		doc.StrBytes("command_line", e.tmp)
-		writeArgs(doc, "args", p.Argv)
-	}
-	if p.Cwd != nil {
-		doc.StrBytes("working_directory", p.Cwd)
-	}
+	e.ecsArgv(m, doc)
 	doc.Object("parent")
 	doc.Int("pid", p.PPID)
 	if pp := m.Parent; pp != nil {
@@ -182,6 +180,19 @@ func (e *Enricher) ecsProcess(m *Model, doc *encode.Document) {
 		doc.Object("container")
 		doc.Str("id", k.Container)
 		doc.End()
+	}
+}
+
+// ecsArgv writes the command line and working directory of the caller.
+func (e *Enricher) ecsArgv(m *Model, doc *encode.Document) {
+	p := &m.Process
+	if len(p.Argv) > 0 {
+		e.writeCmdline(doc, "title", p.Argv)
+		doc.StrBytes("command_line", e.tmp)
+		writeArgs(doc, "args", p.Argv)
+	}
+	if p.Cwd != nil {
+		doc.StrBytes("working_directory", p.Cwd)
 	}
 }
 

@@ -194,6 +194,10 @@ func (e *Enricher) classify(m *Model) {
 			return
 		}
 		r := &ev.Records[0]
+		if r.Type == parser.TypeUnparsed {
+			m.Kind, m.Action = KindUnparsed, ActionUnparsed
+			return
+		}
 		e.msg(m, r)
 		if rk, ok := recordKindByType[r.Type]; ok {
 			m.Kind, m.Category, m.Action = rk.kind, rk.category, rk.action
@@ -206,6 +210,13 @@ func (e *Enricher) classify(m *Model) {
 				m.Outcome = OutcomeSuccess
 			case "failed", "0", "no":
 				m.Outcome = OutcomeFailure
+			}
+		}
+		// EXECVE records without their SYSCALL still say what ran.
+		if e.execve && ev.ExecveArgs(&e.args) {
+			m.Exec = Exec{Valid: true, Args: &e.args}
+			if m.Kind == KindOther {
+				m.Kind, m.Category, m.Action = KindExec, CategoryProcess, ActionExecuted
 			}
 		}
 		return
@@ -253,15 +264,13 @@ func (e *Enricher) data(m *Model) {
 		if !other && !(i == 0 && !m.Syscall.Valid) {
 			continue
 		}
-		start := len(m.fields)
 		d := DataRecord{Type: r.Type, Name: lowerTypeName(r), Other: other}
 		if r.Type == parser.TypeSockaddr {
 			d.Socket = e.sockaddr(r)
 		}
-		e.decodeFields(m, r)
-		// (m.fields may move as it grows later: the array this slice
-		// points into keeps its content)
-		d.Fields = m.fields[start:len(m.fields):len(m.fields)]
+		// (m.fields may move as it grows later: the arrays earlier
+		// records point into keep their content)
+		e.decodeFields(m, r, &d)
 		m.Data = append(m.Data, d)
 	}
 }

@@ -367,7 +367,7 @@ func TestSteadyStateAllocations(t *testing.T) {
 	}
 	c.Flush()
 	for _, schema := range []string{"default", "ecs"} {
-		e, err := New(Config{Schema: schema, EtcRoot: "testdata/etc"})
+		e, err := New(Config{Schema: schema, EtcRoot: "testdata"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -70,6 +70,11 @@ func (m *Model) reset(ev *parser.Event) {
 		File:      File{Items: m.File.Items[:0]},
 		Data:      m.Data[:0],
 		fields:    m.fields[:0],
+		groups:    m.groups[:0],
+		members:   m.members[:0],
+		of:        m.of[:0],
+		keyIndex:  m.keyIndex,
+		text:      m.text[:0],
 		arena:     m.arena,
 		Syscall:   Syscall{Success: -1},
 	}
@@ -184,6 +189,20 @@ func (e *Enricher) syscall(m *Model, r *parser.Record) {
 		}
 	}
 	s.Name = arch.syscall(s.Nr)
+	if calls, ok := multiplexed[s.Name]; ok && s.HasA[0] && s.A[0] < uint64(len(calls)) {
+		s.Call = calls[s.A[0]]
+	}
+}
+
+// multiplexed names the calls of the syscalls that multiplex others by
+// their first argument (linux/net.h SYS_*, linux/ipc.h).
+var multiplexed = map[string][]string{
+	"socketcall": {1: "socket", 2: "bind", 3: "connect", 4: "listen", 5: "accept", 6: "getsockname",
+		7: "getpeername", 8: "socketpair", 9: "send", 10: "recv", 11: "sendto", 12: "recvfrom",
+		13: "shutdown", 14: "setsockopt", 15: "getsockopt", 16: "sendmsg", 17: "recvmsg",
+		18: "accept4", 19: "recvmmsg", 20: "sendmmsg"},
+	"ipc": {1: "semop", 2: "semget", 3: "semctl", 4: "semtimedop", 11: "msgsnd", 12: "msgrcv",
+		13: "msgget", 14: "msgctl", 21: "shmat", 22: "shmdt", 23: "shmget", 24: "shmctl"},
 }
 
 // processID returns the index in Process.IDs of an id key, or -1.

@@ -96,36 +96,69 @@ var fieldClasses = func() map[string]*fieldClass {
 	return m
 }()
 
-// decodeFields appends a DataField for every field of r: numbers as
-// numbers, ids with their names, hex strings decoded, text as written.
-func (e *Enricher) decodeFields(m *Model, r *parser.Record) {
+// decodeFields appends a DataField for every field of r (numbers as
+// numbers, ids with their names, hex strings decoded, text as written)
+// and groups them by key.
+func (e *Enricher) decodeFields(m *Model, r *parser.Record, d *DataRecord) {
+	start := len(m.fields)
+	var prefix string // "old_"/"new_": the old LOGIN format's "old auid=700 new auid=701"
+	textAt := -1
+	m.text = m.text[:0]
 	for _, f := range r.Fields {
 		k := r.Bytes(f.Key)
 		if f.Kind == parser.Text {
-			m.fields = append(m.fields, DataField{Key: "text", Kind: FieldText, Str: r.Bytes(f.Val)})
+			v := r.Bytes(f.Val)
+			if string(v) == "old" || string(v) == "new" {
+				prefix = string(v) + "_"
+				continue
+			}
+			// Free text is one field, its words joined, where it first
+			// appears.
+			if textAt < 0 {
+				textAt = len(m.fields)
+				m.fields = append(m.fields, DataField{Key: "text"})
+			} else {
+				m.text = append(m.text, ' ')
+			}
+			m.text = append(m.text, v...)
 			continue
 		}
 		if f.Kind == parser.Nested || len(k) == 0 {
 			continue
 		}
-		m.fields = append(m.fields, e.decodeField(m, r, f, k))
+		if prefix != "" {
+			e.tmp = append(append(e.tmp[:0], prefix...), k...)
+			k, prefix = e.tmp, ""
+		}
+		e.decodeField(m, r, f, k)
 	}
+	if textAt >= 0 {
+		m.fields[textAt].Str = m.arena.copy(m.text)
+	}
+	d.Fields = m.fields[start:len(m.fields):len(m.fields)]
+	m.group(d)
 }
 
-func (e *Enricher) decodeField(m *Model, r *parser.Record, f parser.Field, key []byte) DataField {
+func (e *Enricher) decodeField(m *Model, r *parser.Record, f parser.Field, key []byte) {
 	v := r.Bytes(f.Val)
 	c := fieldClasses[string(key)]
 	if c == nil {
-		return DataField{Key: e.internKey(key), Str: v}
+		m.fields = append(m.fields, DataField{Key: e.internKey(key), Str: v})
+		return
 	}
 	if c.id != nil {
 		if n, ok := parseInt(v); ok {
-			return DataField{Key: c.key, Kind: FieldID, Num: n, Str: e.nameOf(m, r, *c.id, n), NameKey: c.id.name}
+			m.fields = append(m.fields, DataField{Key: c.key, Kind: FieldInt, Num: n})
+			if name := e.nameOf(m, r, *c.id, n); len(name) > 0 {
+				m.fields = append(m.fields, DataField{Key: c.id.name, Str: name, Derived: true})
+			}
+			return
 		}
 	}
 	if c.numeric {
 		if n, ok := parseInt(v); ok {
-			return DataField{Key: c.key, Kind: FieldInt, Num: n}
+			m.fields = append(m.fields, DataField{Key: c.key, Kind: FieldInt, Num: n})
+			return
 		}
 	}
 	if c.untrusted {
@@ -133,9 +166,79 @@ func (e *Enricher) decodeField(m *Model, r *parser.Record, f parser.Field, key [
 		if c.key == "proctitle" {
 			s = joinArgv(s)
 		}
-		return DataField{Key: c.key, Str: s}
+		m.fields = append(m.fields, DataField{Key: c.key, Str: s})
+		return
 	}
-	return DataField{Key: c.key, Str: v}
+	m.fields = append(m.fields, DataField{Key: c.key, Str: v})
+}
+
+// group fills d.Groups: the keys of d in the order they first appear,
+// each with its fields. A name we derived that a field of the record
+// already has as its key (VIRT_CONTROL's user= beside uid's name) is left
+// out: the record's own value wins.
+func (m *Model) group(d *DataRecord) {
+	gs := len(m.groups)
+	m.of = m.of[:0]
+	big := len(d.Fields) > 32
+	if big {
+		clear(m.keyIndex)
+	}
+	for i := range d.Fields {
+		f := &d.Fields[i]
+		g := -1
+		if big {
+			if j, ok := m.keyIndex[f.Key]; ok {
+				g = int(j)
+			}
+		} else {
+			for j := gs; j < len(m.groups); j++ {
+				if m.groups[j].Key == f.Key {
+					g = j
+					break
+				}
+			}
+		}
+		if g < 0 {
+			m.groups = append(m.groups, FieldGroup{Key: f.Key})
+			g = len(m.groups) - 1
+			if big {
+				if m.keyIndex == nil {
+					m.keyIndex = map[string]int32{}
+				}
+				m.keyIndex[f.Key] = int32(g)
+			}
+		}
+		if !f.Derived {
+			m.groups[g].own = true
+		}
+		m.of = append(m.of, int32(g))
+	}
+	// Each group's members are a contiguous run of m.members: count,
+	// place the runs, fill them.
+	keep := func(i int, g int32) bool { return !(d.Fields[i].Derived && m.groups[g].own) }
+	for i, g := range m.of {
+		if keep(i, g) {
+			m.groups[g].n++
+		}
+	}
+	off := int32(len(m.members))
+	for j := gs; j < len(m.groups); j++ {
+		m.groups[j].start, off = off, off+m.groups[j].n
+		m.groups[j].n = 0
+	}
+	m.members = append(m.members, make([]int32, int(off)-len(m.members))...)
+	for i, g := range m.of {
+		if keep(i, g) {
+			grp := &m.groups[g]
+			m.members[grp.start+grp.n] = int32(i)
+			grp.n++
+		}
+	}
+	for j := gs; j < len(m.groups); j++ {
+		g := &m.groups[j]
+		g.Members = m.members[g.start : g.start+g.n : g.start+g.n]
+	}
+	d.Groups = m.groups[gs:len(m.groups):len(m.groups)]
 }
 
 // nameOf names id n of r: the enriched suffix's name, else this host's.

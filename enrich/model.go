@@ -40,8 +40,13 @@ type Model struct {
 	// Data: records not modelled above, decoded field by field.
 	Data []DataRecord
 
-	fields []DataField
-	arena  arena
+	fields   []DataField
+	groups   []FieldGroup
+	members  []int32
+	of       []int32          // group of each field of the record being grouped
+	keyIndex map[string]int32 // key -> group, for records with many fields
+	text     []byte
+	arena    arena
 }
 
 // ID is a user or group id with its name (from the log's enriched suffix,
@@ -95,6 +100,9 @@ type Syscall struct {
 	HasA     [4]bool
 	Items    int64
 	HasItems bool
+	// Call is the call of a multiplexing syscall (i386 socketcall, ipc):
+	// "bind" for socketcall(a0=2), as ausearch shows socketcall(bind).
+	Call string
 }
 
 // Process is the caller of an event.
@@ -176,6 +184,10 @@ type DataRecord struct {
 	Other  bool   // not modelled elsewhere: written under data
 	Socket Socket // SOCKADDR
 	Fields []DataField
+	// Groups are the record's keys in the order they first appear, each
+	// with the fields that have it: a key a record repeats is one group of
+	// several (written as an array), so no document has a key twice.
+	Groups []FieldGroup
 }
 
 // FieldKind says how a DataField is written.
@@ -184,17 +196,28 @@ type FieldKind uint8
 const (
 	FieldString FieldKind = iota
 	FieldInt
-	FieldID   // a user or group id: Num, and its name under NameKey
-	FieldText // keyless text
 )
 
-// DataField is one decoded field of a DataRecord.
+// DataField is one decoded field of a DataRecord: a number or a string
+// under Key. An id is a number, and its name a field of its own (Derived)
+// after it; free text (the words of a record without key=) is one field
+// "text".
 type DataField struct {
 	Key     string
 	Kind    FieldKind
 	Num     int64
-	Str     []byte // FieldString, FieldText; FieldID: the name
-	NameKey string
+	Str     []byte
+	Derived bool // made by us (an id's name), not in the record
+}
+
+// FieldGroup is one key of a DataRecord and its fields (indices into
+// Fields, in record order).
+type FieldGroup struct {
+	Key     string
+	Members []int32
+
+	own      bool // a member is the record's own (not Derived)
+	start, n int32
 }
 
 // Socket is a decoded SOCKADDR saddr.

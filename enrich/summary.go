@@ -36,7 +36,13 @@ func (e *Enricher) summary(s []byte, m *Model) []byte {
 		s = failure(s, m)
 	case KindFile:
 		s = e.fileSummary(s, m)
+	case KindUnparsed:
+		s = append(s, "a line that is not an audit record (kept whole under raw)"...)
 	case KindExec:
+		if !m.Syscall.Valid {
+			s = msgSummary(s, m)
+			break
+		}
 		s = e.actor(s, m, false)
 		if m.Outcome == OutcomeFailure {
 			s = append(s, " failed to execute "...)
@@ -57,7 +63,9 @@ func (e *Enricher) summary(s []byte, m *Model) []byte {
 	case KindSyscall:
 		s = e.actor(s, m, false)
 		s = append(s, " called "...)
-		if m.Syscall.Name != "" {
+		if m.Syscall.Call != "" {
+			s = append(append(append(append(s, m.Syscall.Name...), '('), m.Syscall.Call...), ')')
+		} else if m.Syscall.Name != "" {
 			s = append(s, m.Syscall.Name...)
 		} else {
 			s = append(s, "syscall "...)
@@ -354,6 +362,23 @@ func msgSummary(s []byte, m *Model) []byte {
 			s = append(s, '=')
 			s = append(s, k.v...)
 		}
+	}
+	// Records of a syscall event that came without their SYSCALL.
+	p := &m.Process
+	if m.Syscall.Valid {
+		return s
+	}
+	if a := m.Exec.Args; m.Exec.Valid && a.Len() > 0 {
+		s = append(s, " executed"...)
+		for i := 0; i < a.Len() && i < 32; i++ {
+			s = append(append(s, ' '), a.Arg(i)...)
+		}
+	} else if len(p.Title) > 0 {
+		s = append(s, ' ')
+		s = appendQuoted(s, p.Title, 200)
+	}
+	if len(p.Cwd) > 0 {
+		s = append(append(s, " in "...), p.Cwd...)
 	}
 	return s
 }

@@ -18,6 +18,7 @@ const (
 	KindDaemon
 	KindService
 	KindAnomaly
+	KindUnparsed // a line that is not an audit record (kept with raw=true)
 	numKinds
 )
 
@@ -28,16 +29,17 @@ var kinds = [numKinds]struct {
 	category string // ECS event.category
 	typ      string // ECS event.type
 }{
-	KindOther:   {"other", CategoryProcess, TypeInfo},
-	KindKill:    {"kill", CategoryProcess, TypeEnd},
-	KindExec:    {"exec", CategoryProcess, TypeStart},
-	KindFile:    {"file", CategoryFile, TypeChange},
-	KindConfig:  {"config", CategoryConfiguration, TypeChange},
-	KindSyscall: {"syscall", CategoryProcess, TypeInfo},
-	KindUser:    {"user", CategoryAuthentication, TypeInfo},
-	KindDaemon:  {"daemon", CategoryProcess, TypeInfo},
-	KindService: {"service", CategoryProcess, TypeInfo},
-	KindAnomaly: {"anomaly", CategoryProcess, TypeInfo},
+	KindOther:    {"other", CategoryProcess, TypeInfo},
+	KindKill:     {"kill", CategoryProcess, TypeEnd},
+	KindExec:     {"exec", CategoryProcess, TypeStart},
+	KindFile:     {"file", CategoryFile, TypeChange},
+	KindConfig:   {"config", CategoryConfiguration, TypeChange},
+	KindSyscall:  {"syscall", CategoryProcess, TypeInfo},
+	KindUser:     {"user", CategoryAuthentication, TypeInfo},
+	KindDaemon:   {"daemon", CategoryProcess, TypeInfo},
+	KindService:  {"service", CategoryProcess, TypeInfo},
+	KindAnomaly:  {"anomaly", CategoryProcess, TypeInfo},
+	KindUnparsed: {"unparsed", "", ""},
 }
 
 func (k Kind) String() string { return kinds[k].name }
@@ -85,6 +87,7 @@ const (
 	ActionSyscall    = "syscall"
 	ActionUnknown    = "unknown"
 	ActionOpenedFile = "opened-file"
+	ActionUnparsed   = "unparsed-line"
 )
 
 // recordKinds classifies events without a SYSCALL record by the type of

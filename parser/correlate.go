@@ -23,6 +23,11 @@ type Config struct {
 	// Recent is how many closed events are remembered to recognise late and
 	// duplicate records for them. Default 8192.
 	Recent int
+	// Grace is how many records must follow an event's last record before
+	// it may time out in log time: a record written a little out of order
+	// (after the next event's first records) still joins its event.
+	// Default 32.
+	Grace int
 }
 
 func (c *Config) defaults() {
@@ -41,6 +46,9 @@ func (c *Config) defaults() {
 	if c.Recent <= 0 {
 		c.Recent = 8192
 	}
+	if c.Grace <= 0 {
+		c.Grace = 32
+	}
 }
 
 // Stats counts what the correlator saw and what it did not pass on.
@@ -56,8 +64,10 @@ type Stats struct {
 	Evicted uint64
 	// Duplicates: records identical to one already in their open event.
 	Duplicates uint64
-	// LateRecords: records for an event already emitted (dropped).
-	LateRecords uint64
+	// Late: records that arrived after their event was emitted; they are
+	// not dropped but make a follow-up event (Event.Late) with the same
+	// id. LateEvents counts those events.
+	Late, LateEvents uint64
 	// DroppedRecords: records past MaxEventRecords/MaxEventBytes.
 	DroppedRecords uint64
 	// InFlight is the number of open events now; MaxInFlightSeen its peak.
@@ -68,20 +78,23 @@ type Stats struct {
 // Correlator joins records into events by (node, timestamp, serial). It is
 // not safe for concurrent use.
 type Correlator struct {
-	cfg     Config
-	emit    func(*Event)
-	open    map[eventKey]*Event
-	head    *Event // oldest open event
-	tail    *Event
-	free    []*Event
-	recent  recentSet
-	seed    maphash.Seed
-	clock   int64 // newest record time seen, ms
-	wall    int64 // wall time of the last Tick, ms
-	timeout int64 // ms
-	stats   Stats
-	maxFree int
-	pos     uint64 // position of the record being added
+	cfg      Config
+	emit     func(*Event)
+	open     map[eventKey]*Event
+	head     *Event // oldest open event
+	tail     *Event
+	free     []*Event
+	recent   recentSet
+	seed     maphash.Seed
+	clock    int64 // newest record time seen, ms
+	wall     int64 // wall time of the last Tick, ms
+	timeout  int64 // ms
+	stats    Stats
+	maxFree  int
+	pos      uint64 // position of the record being added
+	seq      uint64 // records added so far
+	unparsed uint64 // lines given to Unparsed
+	scratch  Record
 }
 
 // OpenPositions calls fn with the position (see AddAt) of every event
@@ -118,6 +131,23 @@ func (c *Correlator) Stats() Stats {
 // ParseError counts a line the parser rejected.
 func (c *Correlator) ParseError() { c.stats.ParseErrors++ }
 
+// Unparsed counts a line the parser rejected and emits it as an event of
+// its own: one record of type TypeUnparsed whose Line is the line, stamped
+// with the newest record time seen, a serial counting such lines, and no
+// fields.
+func (c *Correlator) Unparsed(line []byte, pos uint64) {
+	c.stats.ParseErrors++
+	c.unparsed++
+	r := &c.scratch
+	r.reset(line)
+	r.Type = TypeUnparsed
+	r.Sec, r.Msec, r.Serial = c.clock/1000, uint16(c.clock%1000), uint32(c.unparsed)
+	c.pos = pos
+	e := c.newEvent(eventKey{sec: r.Sec, msec: r.Msec, serial: r.Serial, class: classUnparsed}, r)
+	e.add(r, 0)
+	c.close(e, ReasonStandalone)
+}
+
 // Add files one parsed record into its event and emits every event this
 // closes. The record is copied; the caller may reuse its line.
 func (c *Correlator) Add(r *Record) { c.AddAt(r, NoPos) }
@@ -128,7 +158,11 @@ func (c *Correlator) Add(r *Record) { c.AddAt(r, NoPos) }
 // yet delivered.
 func (c *Correlator) AddAt(r *Record, pos uint64) {
 	c.stats.Records++
+	c.seq++
 	key := eventKey{sec: r.Sec, msec: r.Msec, serial: r.Serial}
+	if userSpace(r.Type) {
+		key.class = classUser
+	}
 	if r.Node.Len > 0 {
 		key.node = maphash.Bytes(c.seed, r.Bytes(r.Node)) | 1
 	}
@@ -138,20 +172,33 @@ func (c *Correlator) AddAt(r *Record, pos uint64) {
 	}
 
 	e := c.open[key]
+	var h uint64
+	if r.Type != TypeEOE {
+		h = maphash.Bytes(c.seed, r.Line[r.Body.Off:])
+	}
 	if e == nil {
 		c.pos = pos
-		if c.recent.has(key) {
-			if r.Type != TypeEOE {
-				c.stats.LateRecords++
+		late := false
+		if old := c.recent.lookup(key); old != nil {
+			if r.Type == TypeEOE {
+				return // the end marker of an event already closed
 			}
-			return
-		}
-		if r.Type == TypeEOE {
+			if old.has(h) {
+				c.stats.Duplicates++
+				return // a record of that event, again
+			}
+			late = true
+		} else if r.Type == TypeEOE {
 			return // the end of an event whose records we never saw
 		}
 		if Standalone(r.Type) {
 			e = c.newEvent(key, r)
-			e.add(r, 0)
+			if late {
+				e.Late = true
+				c.stats.LateEvents++
+				c.stats.Late++
+			}
+			e.add(r, h)
 			c.close(e, ReasonStandalone)
 			c.expire()
 			return
@@ -160,6 +207,10 @@ func (c *Correlator) AddAt(r *Record, pos uint64) {
 			c.close(c.head, ReasonEvicted)
 		}
 		e = c.newEvent(key, r)
+		if late {
+			e.Late = true
+			c.stats.LateEvents++
+		}
 		c.open[key] = e
 		e.inFlight = true
 		c.push(e)
@@ -167,27 +218,31 @@ func (c *Correlator) AddAt(r *Record, pos uint64) {
 			c.stats.MaxInFlightSeen = len(c.open)
 		}
 	}
+	if e.Late {
+		c.stats.Late++
+	}
+	e.lastSeq = c.seq
 
-	switch r.Type {
-	case TypeEOE:
+	if r.Type == TypeEOE {
 		c.close(e, ReasonEOE)
-	default:
-		h := maphash.Bytes(c.seed, r.Line[r.Body.Off:])
-		for i := range e.spans {
-			if e.spans[i].hash == h && e.Records[i].Type == r.Type {
-				c.stats.Duplicates++
-				return
-			}
+		c.expire()
+		return
+	}
+	for i := range e.spans {
+		if e.spans[i].hash == h && e.Records[i].Type == r.Type {
+			c.stats.Duplicates++
+			return
 		}
-		if len(e.Records) >= c.cfg.MaxEventRecords || e.bytes+len(r.Line) > c.cfg.MaxEventBytes {
-			e.Dropped++
-			c.stats.DroppedRecords++
-		} else {
-			e.add(r, h)
-		}
-		if r.Type == TypeProctitle {
-			c.close(e, ReasonProctitle)
-		}
+	}
+	if len(e.Records) >= c.cfg.MaxEventRecords || e.bytes+len(r.Line) > c.cfg.MaxEventBytes {
+		e.Dropped++
+		c.stats.DroppedRecords++
+	} else {
+		e.add(r, h)
+	}
+	e.note(r)
+	if e.complete() {
+		c.close(e, ReasonProctitle)
 	}
 	c.expire()
 }
@@ -228,10 +283,11 @@ func (c *Correlator) Flush() {
 	}
 }
 
-// expire closes events older than the timeout in log time. Events are
-// listed by arrival, and arrival times only grow, so the oldest is first.
+// expire closes events older than the timeout in log time whose last
+// record is at least Grace records ago. Events are listed by arrival, and
+// arrival times only grow, so the oldest is first.
 func (c *Correlator) expire() {
-	for e := c.head; e != nil && c.clock-e.arrival > c.timeout; e = c.head {
+	for e := c.head; e != nil && c.clock-e.arrival > c.timeout && c.seq-e.lastSeq >= uint64(c.cfg.Grace); e = c.head {
 		c.close(e, ReasonTimeout)
 	}
 }
@@ -250,6 +306,7 @@ func (c *Correlator) newEvent(key eventKey, r *Record) *Event {
 	e.arrival = c.clock
 	e.wall = c.wall
 	e.Pos = c.pos
+	e.items = -1
 	return e
 }
 
@@ -258,7 +315,7 @@ func (c *Correlator) close(e *Event, why Reason) {
 		delete(c.open, e.key)
 		c.unlink(e)
 	}
-	c.recent.add(e.key)
+	c.recent.add(e)
 	e.Reason = why
 	e.seal()
 	c.stats.Events++
@@ -296,32 +353,74 @@ func (c *Correlator) unlink(e *Event) {
 	e.inFlight = false
 }
 
-// recentSet remembers the last n closed event keys.
+// recentSet remembers the last n closed events: their keys, and the
+// hashes of their first records, so that a record arriving again after its
+// event closed is told apart (a duplicate) from a late one.
 type recentSet struct {
-	ring []eventKey
-	set  map[eventKey]struct{}
+	ring []recentEvent
+	set  map[eventKey]int32 // key -> index in ring
 	next int
 	full bool
 }
 
+// recentHashes bounds the record hashes kept per closed event: the first
+// ones and the last (the record that closed it, the one most often seen
+// again when a log repeats itself).
+const recentHashes = 16
+
+type recentEvent struct {
+	key    eventKey
+	hashes [recentHashes]uint64
+	n      uint8
+}
+
 func newRecentSet(n int) recentSet {
-	return recentSet{ring: make([]eventKey, n), set: make(map[eventKey]struct{}, n)}
+	return recentSet{ring: make([]recentEvent, n), set: make(map[eventKey]int32, n)}
 }
 
-func (s *recentSet) has(k eventKey) bool {
-	_, ok := s.set[k]
-	return ok
+// lookup returns the remembered event of key, or nil.
+func (s *recentSet) lookup(k eventKey) *recentEvent {
+	if i, ok := s.set[k]; ok {
+		return &s.ring[i]
+	}
+	return nil
 }
 
-func (s *recentSet) add(k eventKey) {
-	if _, ok := s.set[k]; ok {
+// has reports whether r held a record with hash h.
+func (r *recentEvent) has(h uint64) bool {
+	for _, x := range r.hashes[:r.n] {
+		if x == h {
+			return true
+		}
+	}
+	return false
+}
+
+// add remembers a closed event (again, for a follow-up: its hashes are
+// added to the ones already known, within the bound).
+func (s *recentSet) add(e *Event) {
+	if i, ok := s.set[e.key]; ok {
+		r := &s.ring[i]
+		for j := range e.spans {
+			if int(r.n) < recentHashes && !r.has(e.spans[j].hash) {
+				r.hashes[r.n] = e.spans[j].hash
+				r.n++
+			}
+		}
 		return
 	}
 	if s.full {
-		delete(s.set, s.ring[s.next])
+		delete(s.set, s.ring[s.next].key)
 	}
-	s.ring[s.next] = k
-	s.set[k] = struct{}{}
+	r := &s.ring[s.next]
+	r.key, r.n = e.key, 0
+	for j := range e.spans {
+		if int(r.n) < recentHashes-1 || j == len(e.spans)-1 {
+			r.hashes[r.n] = e.spans[j].hash
+			r.n++
+		}
+	}
+	s.set[e.key] = int32(s.next)
 	s.next++
 	if s.next == len(s.ring) {
 		s.next, s.full = 0, true

@@ -19,6 +19,7 @@ type collected struct {
 	reason  Reason
 	lines   []string
 	dropped int
+	late    bool
 }
 
 func keyOf(node []byte, sec int64, msec uint16, serial uint32) string {
@@ -27,7 +28,7 @@ func keyOf(node []byte, sec int64, msec uint16, serial uint32) string {
 
 func collect(out *[]collected) func(*Event) {
 	return func(e *Event) {
-		c := collected{key: keyOf(e.Node(), e.Sec, e.Msec, e.Serial), reason: e.Reason, dropped: e.Dropped}
+		c := collected{key: keyOf(e.Node(), e.Sec, e.Msec, e.Serial), reason: e.Reason, dropped: e.Dropped, late: e.Late}
 		for i := range e.Records {
 			c.lines = append(c.lines, string(e.Records[i].Line))
 		}
@@ -98,7 +99,7 @@ func TestCorpusEvents(t *testing.T) {
 			c.Flush()
 			sameEvents(t, got, want)
 			st := c.Stats()
-			if st.Records != uint64(len(lines)) || st.Events != uint64(len(want)) || st.LateRecords != 0 || st.Duplicates != 0 || st.Evicted != 0 || st.DroppedRecords != 0 {
+			if st.Records != uint64(len(lines)) || st.Events != uint64(len(want)) || st.Late != 0 || st.Duplicates != 0 || st.Evicted != 0 || st.DroppedRecords != 0 {
 				t.Fatalf("stats %+v", st)
 			}
 			// In these files every syscall event ends with PROCTITLE and
@@ -280,8 +281,8 @@ func TestDuplicates(t *testing.T) {
 	c.Flush()
 	sameEvents(t, got, want)
 	st := c.Stats()
-	if st.Duplicates+st.LateRecords != uint64(len(lines)) {
-		t.Fatalf("duplicates %d + late %d != %d", st.Duplicates, st.LateRecords, len(lines))
+	if st.Duplicates != uint64(len(lines)) || st.Late != 0 {
+		t.Fatalf("duplicates %d (late %d), want %d", st.Duplicates, st.Late, len(lines))
 	}
 }
 
@@ -303,7 +304,7 @@ func TestNoHeadOfLineBlocking(t *testing.T) {
 
 func TestTimeouts(t *testing.T) {
 	var got []collected
-	c := NewCorrelator(Config{Timeout: 2 * time.Second}, collect(&got))
+	c := NewCorrelator(Config{Timeout: 2 * time.Second, Grace: 1}, collect(&got))
 	c.Add(mustParse(t, `type=CONFIG_CHANGE msg=audit(1700000000.000:1): auid=0 ses=1 op=set audit_enabled=1 old=1 res=1`))
 	c.Add(mustParse(t, `type=SYSCALL msg=audit(1700000001.000:2): arch=c000003e syscall=1 success=yes exit=0 pid=5`))
 	if len(got) != 0 {
@@ -326,10 +327,14 @@ func TestTimeouts(t *testing.T) {
 	if len(got) != 4 {
 		t.Fatalf("wall timeout: %d events", len(got))
 	}
-	// a record for an event already closed is late, and counted
+	// a record for an event already closed is late: a follow-up event
 	c.Add(mustParse(t, `type=PROCTITLE msg=audit(1700000001.000:2): proctitle=78`))
-	if st := c.Stats(); st.LateRecords != 1 || st.ClosedBy[ReasonTimeout] != 4 || st.InFlight != 0 {
+	if st := c.Stats(); st.Late != 1 || st.LateEvents != 1 || st.ClosedBy[ReasonTimeout] != 4 || st.InFlight != 1 {
 		t.Fatalf("%+v", st)
+	}
+	c.Flush()
+	if last := got[len(got)-1]; last.key != "|1700000001.000:2" || !last.late {
+		t.Fatalf("follow-up: %+v", last)
 	}
 }
 
@@ -357,7 +362,7 @@ func TestSerialWrapAndDaemonRecords(t *testing.T) {
 		t.Fatalf("%d events: %+v", len(got), got)
 	}
 	st := c.Stats()
-	if st.LateRecords != 0 || st.Evicted != 0 || st.Duplicates != 0 || st.ClosedBy[ReasonStandalone] != 2 {
+	if st.Late != 0 || st.Evicted != 0 || st.Duplicates != 0 || st.ClosedBy[ReasonStandalone] != 2 {
 		t.Fatalf("%+v", st)
 	}
 }
@@ -387,7 +392,7 @@ func TestNetlinkWithEOE(t *testing.T) {
 		t.Fatalf("%d of %d events closed", len(got), len(want))
 	}
 	st := c.Stats()
-	if st.LateRecords != 0 || st.InFlight != 0 {
+	if st.Late != 0 || st.InFlight != 0 {
 		t.Fatalf("%+v", st)
 	}
 	// an event without PROCTITLE is closed by its EOE
@@ -546,5 +551,91 @@ func TestCopyTo(t *testing.T) {
 	}
 	if len(copies) != 24 {
 		t.Fatalf("%d events", len(copies))
+	}
+}
+
+// Records of one serial that belong to two logical events: systemd's
+// SERVICE_START (user space) and the kernel's records of the sendto() that
+// carried it. They are two events, as ausearch shows them; none is late.
+func TestUserAndKernelShareASerial(t *testing.T) {
+	var got []collected
+	c := NewCorrelator(Config{}, collect(&got))
+	for _, l := range []string{
+		`type=SERVICE_START msg=audit(1700000100.250:77001): pid=1 uid=0 auid=4294967295 ses=4294967295 msg='unit=logrotate comm="systemd" res=success'`,
+		`type=SYSCALL msg=audit(1700000100.250:77001): arch=c000003e syscall=44 success=yes exit=120 items=0 ppid=0 pid=1 comm="systemd" key=(null)`,
+		`type=SOCKADDR msg=audit(1700000100.250:77001): saddr=100000000000000000000000`,
+		`type=UNKNOWN[1420] msg=audit(1700000100.250:77001): subj_apparmor=unconfined`,
+		`type=EOE msg=audit(1700000100.250:77001):`,
+	} {
+		c.Add(mustParse(t, l))
+	}
+	if len(got) != 2 || len(got[0].lines) != 1 || len(got[1].lines) != 3 || got[1].reason != ReasonEOE {
+		t.Fatalf("%+v", got)
+	}
+	if st := c.Stats(); st.Late != 0 || st.Duplicates != 0 {
+		t.Fatalf("%+v", st)
+	}
+}
+
+// Completion does not rely on PROCTITLE coming last: records in reverse
+// order (as ausearch prints them) make one complete event.
+func TestReverseOrder(t *testing.T) {
+	var got []collected
+	c := NewCorrelator(Config{}, collect(&got))
+	for _, l := range []string{
+		`type=PROCTITLE msg=audit(1700000200.125:501): proctitle=6D7970726F67`,
+		`type=PATH msg=audit(1700000200.125:501): item=0 name="/usr/bin/passwd" inode=40001 dev=fd:01 mode=0104755 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL`,
+		`type=SYSCALL msg=audit(1700000200.125:501): arch=c000003e syscall=4 success=yes exit=0 items=1 ppid=900 pid=901 comm="cat" key=(null)`,
+	} {
+		c.Add(mustParse(t, l))
+	}
+	if len(got) != 1 || len(got[0].lines) != 3 || got[0].reason != ReasonProctitle {
+		t.Fatalf("%+v", got)
+	}
+	c.Add(mustParse(t, `type=EOE msg=audit(1700000200.125:501):`))
+	if st := c.Stats(); st.Late != 0 || st.Events != 1 {
+		t.Fatalf("%+v", st)
+	}
+	// PROCTITLE alone does not close an event whose PATH records are
+	// still to come.
+	got = nil
+	c.Add(mustParse(t, `type=SYSCALL msg=audit(1700000201.000:502): arch=c000003e syscall=2 success=yes exit=3 items=2 pid=901 comm="cat"`))
+	c.Add(mustParse(t, `type=PROCTITLE msg=audit(1700000201.000:502): proctitle=636174`))
+	c.Add(mustParse(t, `type=PATH msg=audit(1700000201.000:502): item=0 name="/a" nametype=NORMAL`))
+	if len(got) != 0 {
+		t.Fatalf("closed before its second PATH: %+v", got)
+	}
+	c.Add(mustParse(t, `type=PATH msg=audit(1700000201.000:502): item=1 name="/b" nametype=NORMAL`))
+	if len(got) != 1 || len(got[0].lines) != 4 {
+		t.Fatalf("%+v", got)
+	}
+}
+
+// A PATH record written after the next event's SYSCALL, seconds later in
+// log time (go-libaudit's out_of_order test), still joins its event; one
+// arriving after the event was emitted makes a follow-up event.
+func TestRecordAfterTheNextEvent(t *testing.T) {
+	var got []collected
+	c := NewCorrelator(Config{}, collect(&got))
+	for _, l := range []string{
+		`type=SYSCALL msg=audit(1700000300.010:60): arch=c000003e syscall=59 success=yes exit=0 items=2 pid=4321 comm="cat" key="cmds"`,
+		`type=EXECVE msg=audit(1700000300.010:60): argc=2 a0="cat" a1="notes.txt"`,
+		`type=CWD msg=audit(1700000300.010:60):  cwd="/home/ops"`,
+		`type=PATH msg=audit(1700000300.010:60): item=0 name="/usr/bin/cat" nametype=NORMAL`,
+		`type=SYSCALL msg=audit(1700000307.900:61): arch=c000003e syscall=42 success=yes exit=0 items=1 pid=777 comm="smtpd" key=(null)`,
+		`type=PATH msg=audit(1700000300.010:60): item=1 name="/lib64/ld-linux-x86-64.so.2" nametype=NORMAL`,
+		`type=SOCKADDR msg=audit(1700000307.900:61): saddr=01002F72756E2F736F636B00`,
+	} {
+		c.Add(mustParse(t, l))
+	}
+	c.Flush()
+	if len(got) != 2 || got[0].key != "|1700000300.010:60" || len(got[0].lines) != 5 || len(got[1].lines) != 2 {
+		t.Fatalf("%+v", got)
+	}
+	// After the event is gone, a record for it is a follow-up, never dropped.
+	c.Add(mustParse(t, `type=PATH msg=audit(1700000300.010:60): item=2 name="/etc/ld.so.cache" nametype=NORMAL`))
+	c.Flush()
+	if st := c.Stats(); len(got) != 3 || !got[2].late || st.Late != 1 || st.LateEvents != 1 {
+		t.Fatalf("%+v %+v", got, st)
 	}
 }

@@ -11,7 +11,9 @@ type Reason uint8
 const (
 	// ReasonEOE: the kernel's end-of-event record arrived (netlink).
 	ReasonEOE Reason = iota
-	// ReasonProctitle: PROCTITLE, the last record of a syscall event.
+	// ReasonProctitle: the event has its SYSCALL, its PROCTITLE (the
+	// kernel's last record of a syscall event) and as many PATH records as
+	// the SYSCALL's items= announced, in whatever order they came.
 	ReasonProctitle
 	// ReasonStandalone: a record type that is always an event of its own.
 	ReasonStandalone
@@ -42,7 +44,18 @@ type eventKey struct {
 	sec    int64
 	msec   uint16
 	serial uint32
+	// class: 0 kernel records; classUser a user-space record: systemd's
+	// SERVICE_START can share its serial with the kernel's records of the
+	// sendto() that carried it, and ausearch shows them as two events, as
+	// do we; classUnparsed a line the parser could not read.
+	class uint8
 }
+
+const (
+	classKernel = iota
+	classUser
+	classUnparsed
+)
 
 type recSpan struct {
 	off, n         int32 // line in Event.buf
@@ -69,6 +82,9 @@ type Event struct {
 	// Pos is the source position of the event's first record (AddAt), or
 	// NoPos.
 	Pos uint64
+	// Late: the records of this event arrived after an event with the same
+	// id was emitted (a follow-up of it).
+	Late bool
 
 	key      eventKey
 	node     []byte
@@ -76,8 +92,13 @@ type Event struct {
 	fields   []Field
 	spans    []recSpan
 	bytes    int
-	arrival  int64 // stream clock (ms) when the first record arrived
-	wall     int64 // wall clock (ms) of the last Tick before the first record
+	arrival  int64  // stream clock (ms) when the first record arrived
+	wall     int64  // wall clock (ms) of the last Tick before the first record
+	lastSeq  uint64 // correlator's record count at the last record
+	hasSys   bool   // a SYSCALL record arrived
+	hasTitle bool   // a PROCTITLE record arrived
+	items    int    // the SYSCALL's items= (-1 unknown)
+	paths    int    // PATH records kept
 	prev     *Event
 	next     *Event
 	inFlight bool
@@ -107,6 +128,8 @@ func (e *Event) Has(typ uint16) bool { return e.First(typ) != nil }
 func (e *Event) reset() {
 	e.Records = e.Records[:0]
 	e.Dropped = 0
+	e.Late = false
+	e.hasSys, e.hasTitle, e.items, e.paths = false, false, -1, 0
 	e.node = e.node[:0]
 	e.buf = e.buf[:0]
 	e.fields = e.fields[:0]
@@ -132,6 +155,31 @@ func (e *Event) add(r *Record, hash uint64) {
 	rec.Line, rec.Fields, rec.Enriched = nil, nil, nil
 	e.Records = append(e.Records, rec)
 	e.bytes += len(r.Line) + (len(r.Fields)+len(r.Enriched))*16
+}
+
+// note updates what completion looks for with a record just added.
+func (e *Event) note(r *Record) {
+	switch r.Type {
+	case TypeSyscall:
+		if !e.hasSys {
+			e.hasSys = true
+			if v, ok := r.Value("items"); ok {
+				if n, ok := atou(v, 1<<16); ok {
+					e.items = int(n)
+				}
+			}
+		}
+	case TypeProctitle:
+		e.hasTitle = true
+	case TypePath:
+		e.paths++
+	}
+}
+
+// complete reports a syscall event that has all its records: SYSCALL,
+// PROCTITLE and the PATH records items= announced.
+func (e *Event) complete() bool {
+	return e.hasSys && e.hasTitle && e.paths >= e.items
 }
 
 // seal points every record at the event's final buffers.
@@ -274,7 +322,7 @@ func argKey(k []byte) (arg, chunk int32, ok bool) {
 // CopyTo makes dst an independent copy of e (reusing dst's buffers), valid
 // after the emit callback returns: for handing events to another goroutine.
 func (e *Event) CopyTo(dst *Event) {
-	dst.Sec, dst.Msec, dst.Serial, dst.Reason, dst.Dropped, dst.Pos = e.Sec, e.Msec, e.Serial, e.Reason, e.Dropped, e.Pos
+	dst.Sec, dst.Msec, dst.Serial, dst.Reason, dst.Dropped, dst.Pos, dst.Late = e.Sec, e.Msec, e.Serial, e.Reason, e.Dropped, e.Pos, e.Late
 	dst.key = e.key
 	dst.node = append(dst.node[:0], e.node...)
 	dst.buf = append(dst.buf[:0], e.buf...)

@@ -42,6 +42,12 @@ func (r *Record) Untrusted(dst []byte, f Field) (out []byte, hex bool) {
 		if out, ok := DecodeHex(dst, v); ok && len(v) > 0 {
 			return out, true
 		}
+		// hex with a stray quote after it (key=6578...74" in real logs)
+		if n := len(v); n > 2 && v[n-1] == '"' {
+			if out, ok := DecodeHex(dst, v[:n-1]); ok {
+				return out, true
+			}
+		}
 	}
 	return append(dst, v...), false
 }

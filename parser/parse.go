@@ -16,7 +16,9 @@ func Parse(line []byte, r *Record) error {
 	}
 	r.reset(line)
 	pos := 0
-	if bytes.HasPrefix(line, []byte("node=")) {
+	// node=NAME (auditd's name_format), or host=NAME as some forwarders
+	// (and RHEL5's audit2allow test logs) write it.
+	if bytes.HasPrefix(line, []byte("node=")) || bytes.HasPrefix(line, []byte("host=")) {
 		end := indexSpace(line, 5)
 		if end < 0 || end == 5 {
 			return ErrNoType
@@ -137,10 +139,17 @@ func (r *Record) parseAfterHeader(pos int) error {
 		pos++
 	}
 	serial, ok := atou(line[start:pos], 1<<32-1)
-	if !ok || pos+2 > len(line) || line[pos] != ')' || line[pos+1] != ':' {
+	if !ok || pos >= len(line) || line[pos] != ')' {
 		return ErrBadTimestamp
 	}
-	pos += 2
+	pos++
+	// "): " as the kernel writes it; auditd 2.x wrote DAEMON_CONFIG as
+	// "audit(...) config changed, ...", without the colon.
+	if pos < len(line) && line[pos] == ':' {
+		pos++
+	} else if pos < len(line) && line[pos] != ' ' {
+		return ErrBadTimestamp
+	}
 	if pos < len(line) && line[pos] == ' ' {
 		pos++
 	}
@@ -228,13 +237,16 @@ func parseFields(line []byte, pos, end int, depth uint8, dst []Field, nested boo
 		case '"':
 			q := bytes.IndexByte(line[pos+1:end], '"')
 			if q < 0 {
-				return dst, ErrUnterminated
+				// A line cut short (or a stray quote): the value runs to
+				// the end, as ausearch reads it.
+				q = end - pos - 1
 			}
 			vend := pos + 1 + q
 			dst = append(dst, Field{Key: key, Val: Span{int32(pos + 1), int32(q)}, Kind: Quoted, Depth: depth})
 			pos = vend + 1
 			if pos < end && line[pos] != ' ' {
-				return dst, ErrBadField
+				// Stray bytes after the closing quote (a0="x"'): dropped.
+				pos = tokenEnd(line, pos, end)
 			}
 		case '\'':
 			if !nested {
@@ -246,7 +258,13 @@ func parseFields(line []byte, pos, end int, depth uint8, dst []Field, nested boo
 			}
 			q := bytes.LastIndexByte(line[pos+1:end], '\'')
 			if q < 0 {
-				return dst, ErrUnterminated
+				// Unclosed (a line cut short): the rest of the line, less a
+				// last word without '=' (a key cut before its '=' must not
+				// be read as part of the value before it).
+				q = end - pos - 1
+				if sp := bytes.LastIndexByte(line[pos+1:end], ' '); sp >= 0 && bytes.IndexByte(line[pos+1+sp:end], '=') < 0 {
+					q = sp
+				}
 			}
 			vstart, vend := pos+1, pos+1+q
 			dst = append(dst, Field{Key: key, Val: Span{int32(vstart), int32(vend - vstart)}, Kind: Nested, Depth: depth})
@@ -264,7 +282,7 @@ func parseFields(line []byte, pos, end int, depth uint8, dst []Field, nested boo
 		case '{':
 			c := bytes.IndexByte(line[pos:end], '}')
 			if c < 0 {
-				return dst, ErrUnterminated
+				c = end - pos // unclosed: the rest of the line
 			}
 			vstart, vend := pos+1, pos+c
 			for vstart < vend && line[vstart] == ' ' {

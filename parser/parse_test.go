@@ -303,13 +303,9 @@ func TestMalformed(t *testing.T) {
 		{"type=SYSCALL msg=audit(1700000000.0001:1): a=b", ErrBadTimestamp},
 		{"type=SYSCALL msg=audit(1700000000.000:): a=b", ErrBadTimestamp},
 		{"type=SYSCALL msg=audit(1700000000.000:4294967296): a=b", ErrBadTimestamp},
-		{"type=SYSCALL msg=audit(1700000000.000:12) a=b", ErrBadTimestamp},
+		{"type=SYSCALL msg=audit(1700000000.000:12)a=b", ErrBadTimestamp},
 		{"type=SYSCALL msg=audit(x.000:12): a=b", ErrBadTimestamp},
 		{"type=SYSCALL msg=audit(99999999999999999999999.000:12): a=b", ErrBadTimestamp},
-		{`type=SYSCALL msg=audit(1700000000.000:12): comm="sh`, ErrUnterminated},
-		{`type=SYSCALL msg=audit(1700000000.000:12): comm="sh"x a=1`, ErrBadField},
-		{`type=USER_AUTH msg=audit(1700000000.000:12): pid=1 msg='op=x`, ErrUnterminated},
-		{"type=SOCKADDR msg=audit(1700000000.000:12): saddr=01\x1dSADDR={ x", ErrUnterminated},
 		{"type=SYSCALL msg=audit(1700000000.000:12): a=b\x00c", ErrBinary},
 		{"type=SYSCALL msg=audit(1700000000.000:12): " + strings.Repeat("a=1 ", MaxFields+1), ErrTooManyFields},
 	} {
@@ -318,6 +314,35 @@ func TestMalformed(t *testing.T) {
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%.80q: got %v, want %v", tc.line, err, tc.want)
 		}
+	}
+}
+
+// Lines that ausearch and go-libaudit accept although they are not well
+// formed: cut short inside a quote, a stray quote after a value, auditd
+// 2.x's DAEMON_CONFIG without the colon, a host= prefix.
+func TestLenient(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want map[string]string
+	}{
+		{`type=SYSCALL msg=audit(1700000000.000:12): comm="sh`, map[string]string{"comm": "sh"}},
+		{`type=EXECVE msg=audit(1700000400.001:9001): argc=3 a0="podman" a1="ps" a2="3f9c2a1b"'`, map[string]string{"a2": "3f9c2a1b", "a1": "ps"}},
+		{`type=SYSCALL msg=audit(1700000000.000:12): comm="sh"x a=1`, map[string]string{"comm": "sh", "a": "1"}},
+		{`type=USER_AUTH msg=audit(1700000000.000:12): pid=1 msg='op=x acct="bob" exe="/usr/bin/passwd" hos>`, map[string]string{"op": "x", "acct": "bob", "exe": "/usr/bin/passwd", "pid": "1"}},
+		{`type=SERVICE_START msg=audit(1700000400.002:9002): pid=1 uid=0 msg='unit=cron comm="systemd" res=success`, map[string]string{"unit": "cron", "res": "success"}},
+		{"type=SOCKADDR msg=audit(1700000000.000:12): saddr=01\x1dSADDR={ x", map[string]string{"saddr": "01"}},
+		{`type=DAEMON_CONFIG msg=audit(1700000400.003:35) config changed, auid=0 pid=2001 res=success`, map[string]string{"auid": "0", "res": "success"}},
+		{`host=kvmhost type=AVC msg=audit(1700000400.004:242): avc:  denied  { write } for pid=3131 comm="qemu-img"`, map[string]string{"pid": "3131", "comm": "qemu-img"}},
+	} {
+		r := mustParse(t, tc.line)
+		for k, v := range tc.want {
+			if got := val(t, r, k); got != v {
+				t.Errorf("%.60q: %s = %q, want %q", tc.line, k, got, v)
+			}
+		}
+	}
+	if r := mustParse(t, `host=kvmhost type=AVC msg=audit(1700000400.004:242): pid=1`); string(r.NodeName()) != "kvmhost" {
+		t.Errorf("host= prefix: node %q", r.NodeName())
 	}
 }
 
@@ -413,4 +438,12 @@ func FuzzParse(f *testing.F) {
 		check(Parse(line, &r))
 		check(ParseNetlink(1300, line, &r))
 	})
+}
+
+func TestHexWithStrayQuote(t *testing.T) {
+	r := mustParse(t, `type=SYSCALL msg=audit(1700000400.005:106): arch=c000003e syscall=59 comm="find" key=72756E0177617463686564"`)
+	f, _ := r.Field("key")
+	if got, hex := r.Untrusted(nil, f); string(got) != "run\x01watched" || !hex {
+		t.Errorf("key %q (hex %v)", got, hex)
+	}
 }

@@ -21,8 +21,6 @@ var (
 	ErrBadType        = errors.New("malformed record type")
 	ErrNoMsg          = errors.New("missing msg=audit( header")
 	ErrBadTimestamp   = errors.New("malformed audit(SECONDS.MILLIS:SERIAL) header")
-	ErrUnterminated   = errors.New("unterminated quoted value")
-	ErrBadField       = errors.New("malformed field")
 	ErrTooManyFields  = errors.New("more than MaxFields fields")
 	ErrBinary         = errors.New("NUL byte in record")
 	ErrNetlinkPayload = errors.New("netlink payload without audit( header")

@@ -19,6 +19,10 @@ const (
 	TypeEOE          = 1320
 	TypeBprmFcaps    = 1321
 	TypeProctitle    = 1327
+	TypeAnomAbend    = 1701
+	// TypeUnparsed is no audit type: the record of a line the parser
+	// could not read, kept whole (Correlator.Unparsed).
+	TypeUnparsed = 0xffff
 )
 
 // typeNames maps record numbers to names (from go-libaudit's table of the
@@ -48,6 +52,9 @@ func init() {
 // TypeName returns the canonical name of a record type; for unknown numbers
 // it returns the name as written when there is one, otherwise UNKNOWN[n].
 func TypeName(typ uint16, written []byte) string {
+	if typ == TypeUnparsed {
+		return "UNPARSED"
+	}
 	if int(typ) < len(typeNameList) {
 		if name := typeNameList[typ]; name != "" {
 			return name
@@ -93,9 +100,17 @@ func TypeNumber(name []byte) (uint16, bool) {
 
 // Standalone reports whether records of this type always form an event of
 // their own: user-space messages (USER 1005, 1100-1199, 2100-2999), auditd's
-// own (1200-1299) and the kernel's asynchronous KERNEL record (2000).
+// own (1200-1299), the kernel's asynchronous KERNEL record (2000) and its
+// crash report ANOM_ABEND (1701: written when a task dumps core, outside
+// any syscall, with a serial of its own).
 func Standalone(typ uint16) bool {
-	return typ == 1005 || (typ >= 1100 && typ <= 1299) || typ == 2000 || (typ >= 2100 && typ <= 2999)
+	return typ == 1005 || (typ >= 1100 && typ <= 1299) || typ == 2000 || typ == TypeAnomAbend || (typ >= 2100 && typ <= 2999)
+}
+
+// userSpace reports a record written by a user-space program (not the
+// kernel): it is never part of a kernel event, even with the same serial.
+func userSpace(typ uint16) bool {
+	return typ == 1005 || (typ >= 1100 && typ <= 1299) || (typ >= 2100 && typ <= 2999)
 }
 
 // atou parses a non-empty decimal number no larger than max.

@@ -89,8 +89,13 @@ func (c *core) feed(m source.Msg) {
 		err = parser.Parse(b, &c.rec)
 	}
 	if err != nil {
-		if err != parser.ErrEmpty {
-			c.badLines.Add(1)
+		if err == parser.ErrEmpty {
+			return
+		}
+		c.badLines.Add(1)
+		if c.cfg.Enrich.Raw {
+			c.corr.Unparsed(m.Data, m.Pos) // kept whole, as a document of its own
+		} else {
 			c.corr.ParseError()
 		}
 		return

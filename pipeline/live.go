@@ -417,7 +417,7 @@ func (l *Live) statsRecord(s Stats) {
 	d.Uint("parse_errors", s.ParseErrs)
 	d.Uint("events", s.Correlator.Events)
 	d.Uint("evicted", s.Correlator.Evicted)
-	d.Uint("late_records", s.Correlator.LateRecords)
+	d.Uint("late_records", s.Correlator.Late)
 	d.Uint("duplicates", s.Correlator.Duplicates)
 	d.Uint("dropped_records", s.Correlator.DroppedRecords)
 	d.Int("in_flight", int64(s.Correlator.InFlight))
@@ -449,5 +449,5 @@ func (l *Live) logStats() {
 		l.statsRecord(s)
 	}
 	l.log.Info(fmt.Sprintf("stats lines=%d parse_errors=%d events=%d evicted=%d late=%d filtered=%d delivered=%d dropped=%d queued=%d queue_bytes=%d source=%v",
-		s.Lines, s.ParseErrs, s.Correlator.Events, s.Correlator.Evicted, s.Correlator.LateRecords, s.Enrich.Filtered, s.Queue.Delivered, s.Queue.Dropped, s.Queue.Events, s.Queue.Bytes, s.Source))
+		s.Lines, s.ParseErrs, s.Correlator.Events, s.Correlator.Evicted, s.Correlator.Late, s.Enrich.Filtered, s.Queue.Delivered, s.Queue.Dropped, s.Queue.Events, s.Queue.Bytes, s.Source))
 }

@@ -2,7 +2,9 @@ package audittest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -239,4 +241,70 @@ func Kill32(t testing.TB, wait Wait) {
 	Check(t, "32-bit kill", r, map[string]string{
 		"syscall.arch": "i386", "syscall.name": "kill", "syscall.nr": "37", "signal.name": "SIGTERM", "process.exe": bin,
 	})
+}
+
+// DuplicateKeys returns the keys that appear twice in one object of the
+// JSON value b (valid JSON, but Elasticsearch rejects such a document), as
+// dotted paths; an error when b is not one valid JSON value.
+func DuplicateKeys(b []byte) ([]string, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	type frame struct {
+		keys map[string]bool // nil for an array
+		path string
+		last string // the key whose value comes next (objects)
+		want bool   // an object's next token is a key
+	}
+	var dups []string
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return dups, err
+		}
+		var top *frame
+		if n := len(stack); n > 0 {
+			top = stack[n-1]
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			if n := len(stack); n > 0 && stack[n-1].keys != nil {
+				stack[n-1].want = true
+			}
+			continue
+		}
+		if top != nil && top.keys != nil && top.want {
+			k := tok.(string)
+			if top.keys[k] {
+				dups = append(dups, top.path+k)
+			}
+			top.keys[k], top.last, top.want = true, k, false
+			continue
+		}
+		path := ""
+		if top != nil {
+			path = top.path
+			if top.keys != nil {
+				path += top.last + "."
+			}
+		}
+		if d, ok := tok.(json.Delim); ok {
+			f := &frame{path: path}
+			if d == '{' {
+				f.keys, f.want = map[string]bool{}, true
+			}
+			stack = append(stack, f)
+			continue
+		}
+		if top != nil && top.keys != nil {
+			top.want = true
+		}
+	}
+	if len(stack) > 0 {
+		return dups, io.ErrUnexpectedEOF
+	}
+	return dups, nil
 }
