@@ -166,6 +166,38 @@ func (d *Document) finish() {
 	d.nodes[0].close = int32(len(d.nodes))
 }
 
+// DuplicateKeys returns the keys that appear twice in one object of the
+// document (Elasticsearch rejects such a document), as dotted paths; nil
+// when there are none. For tests and checks, not the hot path.
+func (d *Document) DuplicateKeys() []string {
+	d.finish()
+	var dups []string
+	var walk func(i int, path string) int
+	walk = func(i int, path string) int {
+		n := &d.nodes[i]
+		j := i + 1
+		if n.kind != kObject && n.kind != kArray {
+			return j
+		}
+		var keys []string
+		for c := int32(0); c < n.n; c++ {
+			k := d.nodes[j].key
+			if n.kind == kObject {
+				for _, seen := range keys {
+					if seen == k {
+						dups = append(dups, path+k)
+					}
+				}
+				keys = append(keys, k)
+			}
+			j = walk(j, path+k+".")
+		}
+		return j
+	}
+	walk(0, "")
+	return dups
+}
+
 // AppendJSON appends the document as one line of JSON (no newline).
 func (d *Document) AppendJSON(dst []byte) []byte {
 	d.finish()

@@ -97,3 +97,29 @@ func BenchmarkEncode(b *testing.B) {
 		}
 	})
 }
+
+func TestDuplicateKeys(t *testing.T) {
+	var d Document
+	d.Reset()
+	d.Int("a", 1)
+	d.Object("o")
+	d.Int("x", 1)
+	d.Int("x", 2)
+	d.End()
+	d.Array("l")
+	d.Object("")
+	d.Int("y", 1)
+	d.End()
+	d.Object("")
+	d.Int("y", 1)
+	d.End()
+	d.End()
+	d.Int("a", 2)
+	if got := d.DuplicateKeys(); len(got) != 2 || got[0] != "o.x" || got[1] != "a" {
+		t.Errorf("%q", got)
+	}
+	sample(&d)
+	if got := d.DuplicateKeys(); got != nil {
+		t.Errorf("%q", got)
+	}
+}

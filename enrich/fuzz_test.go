@@ -4,15 +4,31 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/whokilledit/linuxaudit/encode"
 	"github.com/whokilledit/linuxaudit/internal/corpus"
 	"github.com/whokilledit/linuxaudit/parser"
 )
 
+// fixedNames answers every id with a fixed name (no file, no NSS).
+type fixedNames struct{}
+
+func (fixedNames) User(id uint64) string {
+	if id == 0 {
+		return "root"
+	}
+	return ""
+}
+func (fixedNames) Group(id uint64) string { return fixedNames{}.User(id) }
+
 // FuzzEnrich feeds arbitrary log text through parser, correlator and
-// enricher: no panic, and every document is one valid JSON object whose
-// msgpack form is well formed too.
+// enricher, in both schemas, and checks what a consumer relies on: every
+// event gives exactly one document (no filter is set), every document is
+// one line of valid UTF-8 JSON with no key twice in an object, its raw
+// array holds every record of its event (none lost), and its msgpack form
+// is well formed. Inputs are bounded (16 KiB, 256 lines) so the fuzzer
+// keeps its rate.
 func FuzzEnrich(f *testing.F) {
 	for _, name := range []string{corpus.Seed, corpus.Kills, corpus.Files} {
 		f.Add(corpus.Bytes(name))
@@ -21,31 +37,50 @@ func FuzzEnrich(f *testing.F) {
 	for i := 0; i+8 < len(lines) && i < 400; i += 40 {
 		f.Add(bytes.Join(lines[i:i+8], []byte{'\n'}))
 	}
+	f.Add([]byte("type=LOGIN msg=audit(1.000:1): pid=1 uid=0 old auid=1 new auid=2 old ses=1 new ses=2\ntype=USER_ACCT msg=audit(1.000:2): user pid=1 uid=0 msg='pam uid=5 acct=x : res=success'"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 16<<10 || bytes.Count(data, []byte{'\n'}) > 256 {
+			return
+		}
 		for _, schema := range []string{"default", "ecs"} {
-			e, err := New(Config{Schema: schema, Raw: true, AncestryDepth: 4})
+			e, err := New(Config{Schema: schema, Raw: true, AncestryDepth: 4, Names: fixedNames{}, MaxProcs: 64})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var doc encode.Document
 			var buf []byte
-			c := parser.NewCorrelator(parser.Config{MaxInFlight: 64}, func(ev *parser.Event) {
+			events, docs := 0, 0
+			c := parser.NewCorrelator(parser.Config{MaxInFlight: 64, Recent: 64}, func(ev *parser.Event) {
+				events++
 				if !e.Enrich(ev, &doc) {
 					return
 				}
+				docs++
 				buf = doc.AppendJSON(buf[:0])
-				if !json.Valid(buf) || bytes.IndexByte(buf, '\n') >= 0 {
-					t.Fatalf("invalid JSON document: %q", buf)
+				if !utf8.Valid(buf) || bytes.IndexByte(buf, '\n') >= 0 || !json.Valid(buf) {
+					t.Fatalf("not one line of valid UTF-8 JSON: %q", buf)
+				}
+				if dups := doc.DuplicateKeys(); dups != nil {
+					t.Fatalf("keys %v twice in %q", dups, buf)
+				}
+				// Every record of the event, in its raw array.
+				if n := bytes.Count(buf, []byte(`"type=`)) + bytes.Count(buf, []byte(`"node=`)) + bytes.Count(buf, []byte(`"host=`)); n < len(ev.Records) && ev.Records[0].Type != parser.TypeUnparsed {
+					t.Fatalf("%d records in the event, %d raw lines in the document: %q", len(ev.Records), n, buf)
 				}
 				doc.AppendFluentBit(nil)
 			})
 			var r parser.Record
 			for _, l := range bytes.Split(data, []byte{'\n'}) {
-				if parser.Parse(l, &r) == nil {
+				if err := parser.Parse(l, &r); err == nil {
 					c.Add(&r)
+				} else if err != parser.ErrEmpty {
+					c.Unparsed(l, parser.NoPos)
 				}
 			}
 			c.Flush()
+			if docs != events {
+				t.Fatalf("%s: %d events, %d documents", schema, events, docs)
+			}
 		}
 	})
 }

@@ -69,7 +69,7 @@ func NewProcTable(root string, live bool, max int) *ProcTable {
 	if max <= 0 {
 		max = 32768
 	}
-	return &ProcTable{m: make(map[int64]*Proc, 1024), max: max, root: root, live: live,
+	return &ProcTable{m: make(map[int64]*Proc, min(max, 1024)), max: max, root: root, live: live,
 		scanEvery: 2 * time.Second, retention: 600, now: time.Now, strs: map[string]string{}}
 }
 

@@ -464,17 +464,28 @@ func TestCorrelatorSteadyStateAllocations(t *testing.T) {
 	}
 }
 
+// FuzzCorrelate: whatever the lines, no record is lost or counted twice
+// (each record added ends in exactly one emitted event, or is counted as a
+// duplicate or as over an event's bound), no event holds a record of
+// another, and the in-flight bound holds. Inputs are bounded (16 KiB, 256
+// lines) so the fuzzer keeps its rate instead of growing huge inputs.
 func FuzzCorrelate(f *testing.F) {
 	seed := corpus.Bytes(corpus.Seed)
 	f.Add(seed)
 	f.Add(bytes.Join(corpus.Lines(corpus.Enriched)[100:140], []byte("\n")))
+	f.Add(bytes.Join(corpus.Lines(corpus.Kills)[:60], []byte("\n")))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 16<<10 || bytes.Count(data, []byte("\n")) > 256 {
+			return
+		}
 		var a Args
+		var kept uint64
 		c := NewCorrelator(Config{MaxInFlight: 8, MaxEventRecords: 64, Recent: 64}, func(e *Event) {
 			e.ExecveArgs(&a)
+			kept += uint64(len(e.Records))
 			for i := range e.Records {
 				r := &e.Records[i]
-				if r.Sec != e.Sec || r.Serial != e.Serial {
+				if r.Sec != e.Sec || r.Msec != e.Msec || r.Serial != e.Serial || !bytes.Equal(r.NodeName(), e.Node()) {
 					t.Fatal("record of another event")
 				}
 			}
@@ -489,8 +500,19 @@ func FuzzCorrelate(f *testing.F) {
 		}
 		c.Tick(time.Now())
 		c.Flush()
-		if st := c.Stats(); st.InFlight != 0 || st.MaxInFlightSeen > 8 {
+		st := c.Stats()
+		if st.InFlight != 0 || st.MaxInFlightSeen > 8 {
 			t.Fatalf("%+v", st)
+		}
+		// EOE records end events and are not kept.
+		var eoe uint64
+		for _, l := range bytes.Split(data, []byte("\n")) {
+			if Parse(l, &r) == nil && r.Type == TypeEOE {
+				eoe++
+			}
+		}
+		if kept+st.Duplicates+st.DroppedRecords+eoe != st.Records {
+			t.Fatalf("records %d: kept %d + duplicates %d + over bound %d + EOE %d", st.Records, kept, st.Duplicates, st.DroppedRecords, eoe)
 		}
 	})
 }
