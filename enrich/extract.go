@@ -227,11 +227,16 @@ func (e *Enricher) keysOf(m *Model, r *parser.Record, f parser.Field) {
 	}
 	all := m.arena.untrusted(r, f)
 	for k := range bytes.SplitSeq(all, []byte{0x01}) {
-		if len(k) > 0 {
+		if len(k) > 0 && !bytes.HasPrefix(k, collectorKey) {
 			m.Keys = append(m.Keys, k)
 		}
 	}
 }
+
+// collectorKey starts the key the kernel source adds to the rules it
+// installs (source/rules.MarkerPrefix, to find them again if it is
+// killed): not the user's, so documents leave it out.
+var collectorKey = []byte("linuxaudit:")
 
 // signal decodes the kill family: which argument holds the signal and the
 // target, and what the target pid means.

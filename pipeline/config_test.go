@@ -1,10 +1,13 @@
 package pipeline
 
 import (
+	"encoding/hex"
 	"flag"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/whokilledit/linuxaudit/source/rules"
 )
 
 var update = flag.Bool("update", false, "rewrite the README's configuration table from Keys")
@@ -65,5 +68,24 @@ func TestREADMEKeys(t *testing.T) {
 	}
 	if s[i:j] != want {
 		t.Errorf("README's keys table differs from Keys; run go test ./pipeline -run TestREADMEKeys -update")
+	}
+}
+
+// The enricher leaves out of documents the key the kernel source marks its
+// rules with.
+func TestMarkerKeyLeftOut(t *testing.T) {
+	m := rules.Marker(1, 2, 3)
+	cfg := Default()
+	cfg.JSON = true
+	var out strings.Builder
+	b, err := NewBatch(cfg, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := hex.EncodeToString([]byte("kill\x01" + m))
+	b.ReadFrom(strings.NewReader("type=SYSCALL msg=audit(1.000:1): arch=c000003e syscall=62 success=yes exit=0 a0=5 a1=9 items=0 pid=2 uid=0 comm=\"k\" key=" + key + "\ntype=PROCTITLE msg=audit(1.000:1): proctitle=6B\n"))
+	b.Close()
+	if !strings.Contains(out.String(), `"key":["kill"]`) || strings.Contains(out.String(), rules.MarkerPrefix) {
+		t.Errorf("%s", out.String())
 	}
 }

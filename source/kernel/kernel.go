@@ -156,7 +156,11 @@ func Open(cfg Config) (*Source, error) {
 		cfg.LostPoll = time.Second
 	}
 
-	// Every rule is parsed before anything touches the kernel.
+	// Every rule is parsed before anything touches the kernel. Each is
+	// installed with a marker key naming this process, so that rules left
+	// by a collector that was killed can be told apart and removed by the
+	// next one; plain is the rule as given, to recognise one the kernel
+	// already has.
 	self := rules.SelfExclude(os.Getpid())
 	texts := []string{self}
 	texts = append(texts, cfg.Rules...)
@@ -170,13 +174,18 @@ func Open(cfg Config) (*Source, error) {
 	if cfg.KillRules {
 		texts = append(texts, rules.KillSet()...)
 	}
+	marker := rules.Marker(pidNamespace(), os.Getpid(), startTime(os.Getpid()))
 	wires := make([][]byte, len(texts))
+	plain := make([][]byte, len(texts))
 	for i, t := range texts {
 		w, err := rules.Build(t)
 		if err != nil {
 			return nil, err
 		}
-		wires[i] = w
+		plain[i] = unprepended(w)
+		if wires[i], err = rules.Build(t + " -k " + marker); err != nil {
+			return nil, err
+		}
 	}
 
 	n := &Source{cfg: cfg, log: cfg.Log, stop: make(chan struct{}), pollDone: make(chan struct{})}
@@ -249,26 +258,20 @@ func Open(cfg Config) (*Source, error) {
 		}
 	}
 
-	var existing [][]byte // kernel rules, listed once if a -A rule needs it
+	existing, err := ctl.GetRules()
+	if err != nil {
+		return fail(fmt.Errorf("listing audit rules: %w", err))
+	}
+	existing = n.removeLeftovers(existing)
 	for i, w := range wires {
 		// The kernel stores a rule without AUDIT_FILTER_PREPEND and finds
 		// no duplicate for a -A rule: compare with its list ourselves, and
 		// delete with the flag cleared.
-		del := w
+		del := unprepended(w)
 		var err error
-		if binary.NativeEndian.Uint32(w[0:4])&rules.FilterPrepend != 0 {
-			del = append([]byte(nil), w...)
-			binary.NativeEndian.PutUint32(del[0:4], binary.NativeEndian.Uint32(w[0:4])&^rules.FilterPrepend)
-			if existing == nil {
-				if existing, err = ctl.GetRules(); err != nil {
-					return fail(fmt.Errorf("listing audit rules: %w", err))
-				}
-				existing = append(existing, nil)
-			}
-			for _, e := range existing {
-				if bytes.Equal(e, del) {
-					err = syscall.EEXIST
-				}
+		for _, e := range existing {
+			if bytes.Equal(e, plain[i]) || bytes.Equal(e, del) {
+				err = syscall.EEXIST
 			}
 		}
 		if err == nil {
@@ -313,6 +316,78 @@ func Open(cfg Config) (*Source, error) {
 	go n.pollLost(base)
 	n.notice(slog.LevelInfo, "audit netlink source open: mode %s, %d rules added, receive buffer %d bytes", mode, len(n.added), n.rx.rcvbuf)
 	return n, nil
+}
+
+// unprepended is a rule's wire format as the kernel stores it: without
+// AUDIT_FILTER_PREPEND (-A).
+func unprepended(w []byte) []byte {
+	if binary.NativeEndian.Uint32(w[0:4])&rules.FilterPrepend == 0 {
+		return w
+	}
+	d := append([]byte(nil), w...)
+	binary.NativeEndian.PutUint32(d[0:4], binary.NativeEndian.Uint32(w[0:4])&^rules.FilterPrepend)
+	return d
+}
+
+// removeLeftovers deletes the rules a collector installed (rules.Marker)
+// and did not remove because it was killed or crashed: its process is
+// gone, or its pid now belongs to another process. The exclusion rule of
+// a dead collector matters most: a process that gets that pid later would
+// not be audited at all. It returns the kernel's rules that remain.
+func (n *Source) removeLeftovers(existing [][]byte) [][]byte {
+	kept := existing[:0]
+	removed := map[string]int{}
+	for _, w := range existing {
+		left := ""
+		for _, k := range rules.Keys(w) {
+			if ns, pid, start, ok := rules.ParseMarker(k); ok && ns == pidNamespace() && pid != os.Getpid() && startTime(pid) != start {
+				left = k
+			}
+		}
+		if left == "" {
+			kept = append(kept, w)
+			continue
+		}
+		if err := n.ctlAck(auditDelRule, w); err != nil {
+			n.notice(slog.LevelWarn, "could not remove an audit rule left by a collector that is gone (%s): %v", left, err)
+			kept = append(kept, w)
+			continue
+		}
+		removed[left]++
+	}
+	for k, c := range removed {
+		_, pid, _, _ := rules.ParseMarker(k)
+		n.notice(slog.LevelWarn, "removed %d audit rules left by collector pid %d, which is gone (it was stopped without removing them; its exclusion rule would have kept pid %d out of the audit log)", c, pid, pid)
+	}
+	return kept
+}
+
+// pidNamespace is the inode of this process's pid namespace.
+func pidNamespace() uint64 {
+	var st syscall.Stat_t
+	if syscall.Stat("/proc/self/ns/pid", &st) != nil {
+		return 0
+	}
+	return st.Ino
+}
+
+// startTime is the start time of pid (field 22 of /proc/pid/stat, clock
+// ticks after boot), 0 when there is no such process.
+func startTime(pid int) uint64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 {
+		return 0
+	}
+	st, _ := strconv.ParseUint(f[19], 10, 64)
+	return st
 }
 
 // statusBytes is the wire form of struct audit_status.

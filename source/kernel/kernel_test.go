@@ -5,6 +5,7 @@ package kernel
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +37,32 @@ func nlSerial(p string) string {
 		return ""
 	}
 	return p[i+1 : j]
+}
+
+// recordHasKey reports whether a SYSCALL payload has the audit key: quoted,
+// or hex with others (our rules add their marker key).
+func recordHasKey(payload, key string) bool {
+	i := strings.Index(payload, " key=")
+	if i < 0 {
+		return false
+	}
+	v := payload[i+5:]
+	if j := strings.IndexByte(v, ' '); j >= 0 {
+		v = v[:j]
+	}
+	if strings.HasPrefix(v, `"`) {
+		return v == `"`+key+`"`
+	}
+	b, err := hex.DecodeString(v)
+	if err != nil {
+		return false
+	}
+	for _, k := range strings.Split(string(b), "\x01") {
+		if k == key {
+			return true
+		}
+	}
+	return false
 }
 
 // receive calls Next until it returns an error other than ErrIdle (nil
@@ -131,7 +158,7 @@ func nlWaitKillEvent(t *testing.T, ch <-chan nlRec, opid int, key string, within
 			}
 			ev := bySerial[target]
 			if ev[1300] != "" && ev[1318] != "" && ev[1327] != "" && ev[1320] != "" {
-				if !strings.Contains(ev[1300], ` key="`+key+`"`) {
+				if !recordHasKey(ev[1300], key) {
 					t.Fatalf("SYSCALL without key %q: %s", key, ev[1300])
 				}
 				return ev
@@ -168,7 +195,7 @@ func TestNetlinkUnicast(t *testing.T) {
 		t.Errorf("want 8 kill rules, auditctl -l:\n%s", during)
 	}
 	self := fmt.Sprintf("-a never,exit -S all -F pid=%d", os.Getpid())
-	if first := strings.SplitN(during, "\n", 2)[0]; first != self {
+	if first := strings.SplitN(during, "\n", 2)[0]; !strings.HasPrefix(first, self+" -F key=linuxaudit:") {
 		t.Errorf("first rule %q, want %q", first, self)
 	}
 	if got := n.Stats().RulesAdded; got != 9 {
@@ -477,5 +504,78 @@ func TestNetlinkLostCounter(t *testing.T) {
 	}
 	if err := n.Close(); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestLeftoverRulesHelper is the body of the collector TestLeftoverRules
+// kills: it opens the kernel source with the kill rules, says so, and waits.
+func TestLeftoverRulesHelper(t *testing.T) {
+	if os.Getenv("LINUXAUDIT_LEFTOVER_HELPER") != "1" {
+		t.Skip("helper process for TestLeftoverRules")
+	}
+	n, err := Open(Config{Mode: ModeUnicast, KillRules: true})
+	if err != nil {
+		fmt.Println("open failed:", err)
+		os.Exit(1)
+	}
+	fmt.Println("ready")
+	for {
+		if _, err := n.Next(context.Background()); err != nil && !errors.Is(err, source.ErrIdle) {
+			os.Exit(1)
+		}
+	}
+}
+
+// TestLeftoverRules: a collector killed with SIGKILL leaves its rules in
+// the kernel, its own exclusion rule among them; the next one finds them by
+// their marker, removes them and says so, and once it is stopped the
+// kernel's rules are what they were before the first one started.
+func TestLeftoverRules(t *testing.T) {
+	audittest.Require(t)
+	nlRequireNoDaemon(t)
+	before := audittest.Auditctl(t, "-l")
+	helper := exec.Command(os.Args[0], "-test.run=^TestLeftoverRulesHelper$", "-test.count=1")
+	helper.Env = append(os.Environ(), "LINUXAUDIT_LEFTOVER_HELPER=1")
+	out, err := helper.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := helper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { helper.Process.Kill(); helper.Wait() })
+	line := make([]byte, 64)
+	if n, _ := out.Read(line); !strings.Contains(string(line[:n]), "ready") {
+		t.Fatalf("helper: %q", line[:n])
+	}
+	hpid := helper.Process.Pid
+	helper.Process.Signal(syscall.SIGKILL)
+	helper.Wait()
+	left := audittest.Auditctl(t, "-l")
+	if !strings.Contains(left, "pid="+strconv.Itoa(hpid)) || !strings.Contains(left, "linuxaudit:") {
+		t.Fatalf("no rules left by the killed collector (pid %d):\n%s", hpid, left)
+	}
+	t.Logf("left by the killed collector:\n%s", left)
+
+	log, notes := audittest.Capture()
+	n, err := Open(Config{Mode: ModeUnicast, KillRules: true, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(notes(), "\n")
+	if !strings.Contains(all, fmt.Sprintf("removed 9 audit rules left by collector pid %d", hpid)) {
+		t.Errorf("no notice of the removal:\n%s", all)
+	}
+	if during := audittest.Auditctl(t, "-l"); strings.Contains(during, "pid="+strconv.Itoa(hpid)) {
+		t.Errorf("the dead collector's exclusion rule is still there:\n%s", during)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after := audittest.Auditctl(t, "-l"); after != before {
+		t.Errorf("rules after stop:\n%s\nbefore the first start:\n%s", after, before)
+	}
+	if pid := audittest.Status(t)["pid"]; pid != 0 {
+		t.Errorf("audit pid %d after stop", pid)
 	}
 }

@@ -143,3 +143,81 @@ func CheckFile(path string) error {
 	_, err := ReadFile(path)
 	return err
 }
+
+// MarkerPrefix starts the key this project adds to every rule it installs
+// (Marker): a collector that dies without removing its rules leaves them
+// recognisable, and the next one removes them (Leftover). Documents leave
+// the marker out of their keys.
+const MarkerPrefix = "linuxaudit:"
+
+// Marker is the key that marks the rules installed by the process pid of
+// pid namespace ns (the inode of /proc/self/ns/pid) whose start time
+// (field 22 of /proc/pid/stat) is start: a collector can only tell
+// whether a collector of its own pid namespace is gone.
+func Marker(ns uint64, pid int, start uint64) string {
+	return MarkerPrefix + strconv.FormatUint(ns, 10) + ":" + strconv.Itoa(pid) + ":" + strconv.FormatUint(start, 10)
+}
+
+// ParseMarker reads a key made by Marker.
+func ParseMarker(key string) (ns uint64, pid int, start uint64, ok bool) {
+	rest, found := strings.CutPrefix(key, MarkerPrefix)
+	if !found {
+		return 0, 0, 0, false
+	}
+	f := strings.Split(rest, ":")
+	if len(f) != 3 {
+		return 0, 0, 0, false
+	}
+	ns, err0 := strconv.ParseUint(f[0], 10, 64)
+	pid, err1 := strconv.Atoi(f[1])
+	start, err2 := strconv.ParseUint(f[2], 10, 64)
+	return ns, pid, start, err0 == nil && err1 == nil && err2 == nil && pid > 0
+}
+
+// struct audit_rule_data, as the kernel lists its rules: flags, action,
+// field_count, mask[64], fields[64], values[64], fieldflags[64], buflen,
+// buf[]; the string fields' values are their lengths in buf, in order.
+const (
+	ruleFieldCount = 8
+	ruleFields     = 12 + 64*4
+	ruleValues     = ruleFields + 64*4
+	ruleBuf        = ruleValues + 2*64*4 + 4
+	auditFilterKey = 210
+)
+
+// stringField reports the rule fields whose value is a string in buf
+// (linux/audit.h: AUDIT_SUBJ_USER..AUDIT_SUBJ_CLR, AUDIT_OBJ_USER..
+// AUDIT_OBJ_LEV_HIGH, AUDIT_WATCH, AUDIT_DIR, AUDIT_EXE, AUDIT_FILTERKEY).
+func stringField(f uint32) bool {
+	return f >= 13 && f <= 17 || f >= 19 && f <= 23 || f == 105 || f == 107 || f == 112 || f == auditFilterKey
+}
+
+// Keys returns the keys of a rule in the kernel's wire format (several
+// keys of one rule are separated by 0x01 in one field).
+func Keys(wire []byte) []string {
+	if len(wire) < ruleBuf {
+		return nil
+	}
+	n := binary.NativeEndian.Uint32(wire[ruleFieldCount:])
+	if n > 64 {
+		return nil
+	}
+	buf := wire[ruleBuf:]
+	off := 0
+	var keys []string
+	for i := 0; i < int(n); i++ {
+		f := binary.NativeEndian.Uint32(wire[ruleFields+4*i:])
+		if !stringField(f) {
+			continue
+		}
+		l := int(binary.NativeEndian.Uint32(wire[ruleValues+4*i:]))
+		if l < 0 || off+l > len(buf) {
+			return keys
+		}
+		if f == auditFilterKey {
+			keys = append(keys, strings.Split(string(buf[off:off+l]), "\x01")...)
+		}
+		off += l
+	}
+	return keys
+}

@@ -116,3 +116,30 @@ func TestRulesFile(t *testing.T) {
 		t.Error("missing rules file: no error")
 	}
 }
+
+func TestMarkerAndKeys(t *testing.T) {
+	m := Marker(4026531836, 4242, 987654)
+	if ns, pid, start, ok := ParseMarker(m); !ok || ns != 4026531836 || pid != 4242 || start != 987654 {
+		t.Fatalf("%q: %d %d %d %v", m, ns, pid, start, ok)
+	}
+	for _, bad := range []string{"kill", "linuxaudit:", "linuxaudit:1:x:1", "linuxaudit:1:0:1", "linuxaudit:12:3"} {
+		if _, _, _, ok := ParseMarker(bad); ok {
+			t.Errorf("%q parsed as a marker", bad)
+		}
+	}
+	for text, want := range map[string]string{
+		"-a always,exit -F arch=b64 -S kill -k kill -k " + m:                 "kill," + m,
+		"-w /etc/passwd -p wa -k passwd":                                     "passwd",
+		"-a always,exit -F arch=b64 -S openat -F dir=/etc -F exe=/bin/x -k e": "e",
+		"-A never,exit -F pid=7 -k " + m:                                     m,
+		"-a always,exit -S kill":                                             "",
+	} {
+		w, err := Build(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(Keys(w), ","); got != want {
+			t.Errorf("%s: keys %q, want %q", text, got, want)
+		}
+	}
+}
