@@ -128,11 +128,11 @@ func TestMarkerAndKeys(t *testing.T) {
 		}
 	}
 	for text, want := range map[string]string{
-		"-a always,exit -F arch=b64 -S kill -k kill -k " + m:                 "kill," + m,
-		"-w /etc/passwd -p wa -k passwd":                                     "passwd",
+		"-a always,exit -F arch=b64 -S kill -k kill -k " + m:                  "kill," + m,
+		"-w /etc/passwd -p wa -k passwd":                                      "passwd",
 		"-a always,exit -F arch=b64 -S openat -F dir=/etc -F exe=/bin/x -k e": "e",
-		"-A never,exit -F pid=7 -k " + m:                                     m,
-		"-a always,exit -S kill":                                             "",
+		"-A never,exit -F pid=7 -k " + m:                                      m,
+		"-a always,exit -S kill":                                              "",
 	} {
 		w, err := Build(text)
 		if err != nil {
