@@ -198,6 +198,52 @@ func (d *Document) DuplicateKeys() []string {
 	return dups
 }
 
+// Fields calls fn for every value of the document with its dotted path
+// and its JSON type as Elasticsearch maps it: "object", "string",
+// "integer", "float", "boolean" or "null". Arrays are transparent, as in
+// Elasticsearch (the elements of tags are at "tags", those of an array of
+// objects at "a.b"). For tests and checks, not the hot path.
+func (d *Document) Fields(fn func(path, kind string)) {
+	d.finish()
+	var walk func(i int, path string) int
+	walk = func(i int, path string) int {
+		n := &d.nodes[i]
+		switch n.kind {
+		case kObject:
+			if i > 0 {
+				fn(path, "object")
+			}
+		case kArray:
+		case kString:
+			fn(path, "string")
+		case kInt, kUint:
+			fn(path, "integer")
+		case kFloat:
+			fn(path, "float")
+		case kBool:
+			fn(path, "boolean")
+		case kNull:
+			fn(path, "null")
+		}
+		j := i + 1
+		if n.kind != kObject && n.kind != kArray {
+			return j
+		}
+		for c := int32(0); c < n.n; c++ {
+			p := path
+			if n.kind == kObject {
+				if p != "" {
+					p += "."
+				}
+				p += d.nodes[j].key
+			}
+			j = walk(j, p)
+		}
+		return j
+	}
+	walk(0, "")
+}
+
 // AppendJSON appends the document as one line of JSON (no newline).
 func (d *Document) AppendJSON(dst []byte) []byte {
 	d.finish()

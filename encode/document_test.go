@@ -3,6 +3,7 @@ package encode
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -121,5 +122,31 @@ func TestDuplicateKeys(t *testing.T) {
 	sample(&d)
 	if got := d.DuplicateKeys(); got != nil {
 		t.Errorf("%q", got)
+	}
+}
+
+func TestFields(t *testing.T) {
+	var d Document
+	d.Reset()
+	d.Int("a", 1)
+	d.Object("o")
+	d.Str("s", "x")
+	d.Float("f", 1.5)
+	d.End()
+	d.Array("tags")
+	d.Str("", "k")
+	d.Str("", "l")
+	d.End()
+	d.Array("l")
+	d.Object("")
+	d.Bool("b", true)
+	d.End()
+	d.End()
+	d.Null("n")
+	var got []string
+	d.Fields(func(path, kind string) { got = append(got, path+":"+kind) })
+	want := "a:integer o:object o.s:string o.f:float tags:string tags:string l:object l.b:boolean n:null"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
 	}
 }
