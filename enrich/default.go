@@ -1,6 +1,7 @@
 package enrich
 
 import (
+	"bytes"
 	"strconv"
 
 	"github.com/whokilledit/linuxaudit/encode"
@@ -93,6 +94,12 @@ func (e *Enricher) hostAndKeys(m *Model, doc *encode.Document, keysField string)
 	if len(m.Keys) > 0 {
 		doc.Array(keysField)
 		for _, k := range m.Keys {
+			if e.ecs {
+				// Some logs carry CONFIG_CHANGE keys as key="key=NAME";
+				// Auditbeat's tag is NAME. The default schema keeps the
+				// key as logged, as ausearch shows it.
+				k = bytes.TrimPrefix(k, []byte("key="))
+			}
 			doc.StrBytes("", k)
 		}
 		doc.End()
@@ -482,7 +489,7 @@ func (e *Enricher) writeData(m *Model, doc *encode.Document) {
 		dup, n := false, 0
 		for j := range m.Data {
 			q := &m.Data[j]
-			if q.Other && (q.Type == d.Type && q.Type != 0 || q == d) {
+			if q.Other && q.Name == d.Name {
 				if j < i {
 					dup = true
 					break
@@ -505,7 +512,7 @@ func (e *Enricher) writeData(m *Model, doc *encode.Document) {
 		}
 		doc.Array(d.Name)
 		for j := i; j < len(m.Data); j++ {
-			if q := &m.Data[j]; q.Other && q.Type == d.Type {
+			if q := &m.Data[j]; q.Other && q.Name == d.Name {
 				doc.Object("")
 				writeFields(q, doc)
 				doc.End()

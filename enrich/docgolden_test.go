@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -160,6 +161,56 @@ func TestGoldenDocuments(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// The README shows the seed kill event in both schemas: those examples
+// are the pinned documents, indented (-update rewrites them).
+func TestREADMEExamples(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := readme
+	for _, ex := range []struct{ heading, golden string }{
+		{"### Default schema", "seed.default.jsonl"},
+		{"### ECS schema", "seed.ecs.jsonl"},
+	} {
+		g, err := os.ReadFile(filepath.Join("testdata", "golden", ex.golden))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		if err := json.Indent(&want, bytes.SplitN(g, []byte("\n"), 2)[0], "", "    "); err != nil {
+			t.Fatal(err)
+		}
+		h := bytes.Index(out, []byte("\n"+ex.heading))
+		if h < 0 {
+			t.Fatalf("README has no %q section", ex.heading)
+		}
+		i := bytes.Index(out[h:], []byte("\n```json\n"))
+		if i < 0 {
+			t.Fatalf("README's %q section has no json example", ex.heading)
+		}
+		i += h + len("\n```json\n")
+		j := bytes.Index(out[i:], []byte("\n```"))
+		if j < 0 {
+			t.Fatalf("README's %q example is not closed", ex.heading)
+		}
+		j += i
+		if bytes.Equal(out[i:j], want.Bytes()) {
+			continue
+		}
+		if !*update {
+			t.Errorf("README's %s example is not %s (go test ./enrich -run TestREADMEExamples -update)", ex.heading, ex.golden)
+			continue
+		}
+		out = append(append(append([]byte{}, out[:i]...), want.Bytes()...), out[j:]...)
+	}
+	if *update && !bytes.Equal(out, readme) {
+		if err := os.WriteFile("../README.md", out, 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -75,6 +75,10 @@ type Enricher struct {
 	enrRec  *parser.Record
 	enrPos  int
 
+	// ECS writer state
+	users   ecsUsers
+	related [][]byte
+
 	// extraction state of the current event
 	sys    *parser.Record
 	paths  []*parser.Record
@@ -155,6 +159,9 @@ func (e *Enricher) Model(ev *parser.Event) *Model {
 	e.classify(m)
 	e.data(m)
 	e.resolve(m)
+	if e.ecs {
+		e.coalesce(m)
+	}
 	e.sum = e.summary(e.sum[:0], m)
 	return m
 }
@@ -199,10 +206,10 @@ func (e *Enricher) classify(m *Model) {
 			return
 		}
 		e.msg(m, r)
+		m.Kind = KindOther
+		m.Action, m.Category = recordAction(r)
 		if rk, ok := recordKindByType[r.Type]; ok {
-			m.Kind, m.Category, m.Action = rk.kind, rk.category, rk.action
-		} else {
-			m.Kind, m.Action = KindOther, ActionUnknown
+			m.Kind, m.Category = rk.kind, rk.category
 		}
 		if m.Msg.HasRes {
 			switch string(m.Msg.Res) {
@@ -237,11 +244,59 @@ func (e *Enricher) classify(m *Model) {
 		m.Kind, m.Category, m.Action = KindFile, CategoryFile, fileOps[m.File.Op].action
 	default:
 		m.Kind, m.Category, m.Action = KindSyscall, CategoryProcess, name
+		if n := syscallNorms[name]; n != nil && name != "" {
+			// go-libaudit's: setuid is changed-identity-of, connect
+			// connected-to...
+			m.Action = n.action
+			if len(n.ecs.category) > 0 {
+				m.Category = n.ecs.category[0]
+			}
+		}
 		if m.Action == "" {
 			m.Action = ActionSyscall
 		}
 	}
 }
+
+// recordAction is the action and category of an event without SYSCALL
+// whose first record is r: go-libaudit's normalization of its type (the
+// last whose has_fields r all carries, as aucoalesce picks), else the
+// type's name in lower case, as Elastic's auditd integration names it.
+func recordAction(r *parser.Record) (action, category string) {
+	var norm *normalization
+	norms := recordNormsByType[r.Type]
+	if len(norms) == 1 {
+		norm = norms[0]
+		norms = nil
+	}
+next:
+	for _, n := range norms {
+		for _, f := range n.hasFields {
+			if _, ok := r.Value(f); !ok {
+				continue next
+			}
+		}
+		norm = n
+	}
+	category = kinds[KindOther].category
+	if norm == nil || norm.action == "" {
+		return lowerTypeName(r), category
+	}
+	if len(norm.ecs.category) > 0 {
+		category = norm.ecs.category[0]
+	}
+	return norm.action, category
+}
+
+var recordNormsByType = func() map[uint16][]*normalization {
+	m := map[uint16][]*normalization{}
+	for name, ns := range recordNorms {
+		if t, ok := parser.TypeNumber([]byte(name)); ok {
+			m[t] = ns
+		}
+	}
+	return m
+}()
 
 var recordKindByType = func() map[uint16]recordKind {
 	m := map[uint16]recordKind{}

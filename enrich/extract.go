@@ -76,6 +76,7 @@ func (m *Model) reset(ev *parser.Event) {
 		keyIndex:  m.keyIndex,
 		text:      m.text[:0],
 		arena:     m.arena,
+		Coalesced: m.Coalesced,
 		Syscall:   Syscall{Success: -1},
 	}
 	m.arena.reset()

@@ -54,7 +54,7 @@ var numericFields = map[string]bool{
 	"old-ses": true, "new-ses": true, "audit_pid": true, "old": false,
 	"audit_enabled": true, "audit_failure": true, "backlog_limit": true,
 	"rate_limit": true, "old_prom": true, "prom": true, "sig": true,
-	"nlnk-pid": true, "lport": true, "rport": true, "ver": true,
+	"nlnk-pid": true, "lport": true, "rport": true,
 	"fver": true, "frootid": true, "cap_fver": true, "cap_frootid": true,
 	"res": false, "list": true, "op": false, "tid": true,
 }
@@ -65,6 +65,7 @@ type fieldClass struct {
 	id        *idField
 	numeric   bool
 	untrusted bool
+	rawKey    string // KEY_raw: a numeric field's value that is not a number
 }
 
 var fieldClasses = func() map[string]*fieldClass {
@@ -73,7 +74,7 @@ var fieldClasses = func() map[string]*fieldClass {
 		if c, ok := m[k]; ok {
 			return c
 		}
-		c := &fieldClass{key: k}
+		c := &fieldClass{key: k, rawKey: k + "_raw"}
 		m[k] = c
 		return c
 	}
@@ -160,6 +161,16 @@ func (e *Enricher) decodeField(m *Model, r *parser.Record, f parser.Field, key [
 			m.fields = append(m.fields, DataField{Key: c.key, Kind: FieldInt, Num: n})
 			return
 		}
+	}
+	if c.id != nil || c.numeric {
+		// Not a number: "?" is the log's "none"; anything else goes
+		// under KEY_raw, so that KEY is a number in every document
+		// (Elasticsearch rejects a document whose field changes type).
+		if f.Kind == parser.Plain && string(v) == "?" {
+			return
+		}
+		m.fields = append(m.fields, DataField{Key: c.rawKey, Str: m.arena.untrusted(r, f)})
+		return
 	}
 	if c.untrusted {
 		s := m.arena.untrusted(r, f)

@@ -21,13 +21,18 @@ func (fixedNames) User(id uint64) string {
 	return ""
 }
 func (fixedNames) Group(id uint64) string { return fixedNames{}.User(id) }
+func (fixedNames) UserID(name string) (uint64, bool) {
+	return 0, name == "root"
+}
+func (fixedNames) GroupID(name string) (uint64, bool) { return fixedNames{}.UserID(name) }
 
 // FuzzEnrich feeds arbitrary log text through parser, correlator and
 // enricher, in both schemas, and checks what a consumer relies on: every
 // event gives exactly one document (no filter is set), every document is
 // one line of valid UTF-8 JSON with no key twice in an object, its raw
 // array holds every record of its event (none lost), and its msgpack form
-// is well formed. Inputs are bounded (16 KiB, 256 lines) so the fuzzer
+// is well formed, and no field has two JSON types across the documents
+// of one input (Elasticsearch would reject one of them). Inputs are bounded (16 KiB, 256 lines) so the fuzzer
 // keeps its rate.
 func FuzzEnrich(f *testing.F) {
 	for _, name := range []string{corpus.Seed, corpus.Kills, corpus.Files} {
@@ -50,6 +55,8 @@ func FuzzEnrich(f *testing.F) {
 			var doc encode.Document
 			var buf []byte
 			events, docs := 0, 0
+			types := map[string]string{} // path: JSON type, across the documents
+			var conflict string
 			c := parser.NewCorrelator(parser.Config{MaxInFlight: 64, Recent: 64}, func(ev *parser.Event) {
 				events++
 				if !e.Enrich(ev, &doc) {
@@ -66,6 +73,19 @@ func FuzzEnrich(f *testing.F) {
 				// Every record of the event, in its raw array.
 				if n := bytes.Count(buf, []byte(`"type=`)) + bytes.Count(buf, []byte(`"node=`)) + bytes.Count(buf, []byte(`"host=`)); n < len(ev.Records) && ev.Records[0].Type != parser.TypeUnparsed {
 					t.Fatalf("%d records in the event, %d raw lines in the document: %q", len(ev.Records), n, buf)
+				}
+				doc.Fields(func(path, kind string) {
+					if kind == "null" {
+						return
+					}
+					if k, ok := types[path]; !ok {
+						types[path] = kind
+					} else if k != kind && conflict == "" {
+						conflict = path + " is " + k + " and " + kind + " in " + string(buf)
+					}
+				})
+				if conflict != "" {
+					t.Fatalf("%s: %s", schema, conflict)
 				}
 				doc.AppendFluentBit(nil)
 			})

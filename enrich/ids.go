@@ -18,6 +18,9 @@ const unsetID = 4294967295
 type Names interface {
 	User(id uint64) string
 	Group(id uint64) string
+	// UserID and GroupID find the id of a name.
+	UserID(name string) (uint64, bool)
+	GroupID(name string) (uint64, bool)
 }
 
 // HostNames resolves uids and gids to names on this host: /etc/passwd and
@@ -28,7 +31,9 @@ type Names interface {
 type HostNames struct {
 	root             string
 	users, groups    map[uint32]string
+	uids, gids       map[string]uint32
 	extra            map[uint64]string // resolver results, key kind<<32|id
+	extraIDs         map[string]int64  // resolver results by name ("u:" or "g:" prefix), -1 unknown
 	checked          time.Time
 	pwMtime, grMtime time.Time
 	noResolver       bool
@@ -41,7 +46,7 @@ const maxIDCache = 8192
 // host's, with the system resolver behind them; any other root is a
 // test's fixed world and has no resolver).
 func NewHostNames(root string) *HostNames {
-	return &HostNames{root: root, extra: map[uint64]string{}, noResolver: root != ""}
+	return &HostNames{root: root, extra: map[uint64]string{}, extraIDs: map[string]int64{}, noResolver: root != ""}
 }
 
 func (n *HostNames) refresh() {
@@ -55,25 +60,27 @@ func (n *HostNames) refresh() {
 	n.checked = now
 	if st, err := os.Stat(n.root + "/etc/passwd"); err == nil && (n.users == nil || !st.ModTime().Equal(n.pwMtime)) {
 		n.pwMtime = st.ModTime()
-		n.users = readIDFile(n.root + "/etc/passwd")
+		n.users, n.uids = readIDFile(n.root + "/etc/passwd")
 		clear(n.extra)
+		clear(n.extraIDs)
 	} else if n.users == nil {
-		n.users = map[uint32]string{}
+		n.users, n.uids = map[uint32]string{}, map[string]uint32{}
 	}
 	if st, err := os.Stat(n.root + "/etc/group"); err == nil && (n.groups == nil || !st.ModTime().Equal(n.grMtime)) {
 		n.grMtime = st.ModTime()
-		n.groups = readIDFile(n.root + "/etc/group")
+		n.groups, n.gids = readIDFile(n.root + "/etc/group")
 		clear(n.extra)
+		clear(n.extraIDs)
 	} else if n.groups == nil {
-		n.groups = map[uint32]string{}
+		n.groups, n.gids = map[uint32]string{}, map[string]uint32{}
 	}
 }
 
-func readIDFile(path string) map[uint32]string {
-	m := map[uint32]string{}
+func readIDFile(path string) (map[uint32]string, map[string]uint32) {
+	m, ids := map[uint32]string{}, map[string]uint32{}
 	f, err := os.Open(path)
 	if err != nil {
-		return m
+		return m, ids
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -89,8 +96,58 @@ func readIDFile(path string) map[uint32]string {
 		if _, dup := m[uint32(id)]; !dup {
 			m[uint32(id)] = string(parts[0])
 		}
+		if _, dup := ids[string(parts[0])]; !dup {
+			ids[string(parts[0])] = uint32(id)
+		}
 	}
-	return m
+	return m, ids
+}
+
+// UserID returns the uid of a user name.
+func (n *HostNames) UserID(name string) (uint64, bool) { return n.id(name, false) }
+
+// GroupID returns the gid of a group name.
+func (n *HostNames) GroupID(name string) (uint64, bool) { return n.id(name, true) }
+
+func (n *HostNames) id(name string, group bool) (uint64, bool) {
+	if name == "" {
+		return 0, false
+	}
+	n.refresh()
+	m := n.uids
+	if group {
+		m = n.gids
+	}
+	if id, ok := m[name]; ok {
+		return uint64(id), true
+	}
+	if n.noResolver {
+		return 0, false
+	}
+	k := "u:" + name
+	if group {
+		k = "g:" + name
+	}
+	if id, ok := n.extraIDs[k]; ok {
+		return uint64(id), id >= 0
+	}
+	id := int64(-1)
+	if group {
+		if g, err := user.LookupGroup(name); err == nil {
+			if v, err := strconv.ParseUint(g.Gid, 10, 32); err == nil {
+				id = int64(v)
+			}
+		}
+	} else if u, err := user.Lookup(name); err == nil {
+		if v, err := strconv.ParseUint(u.Uid, 10, 32); err == nil {
+			id = int64(v)
+		}
+	}
+	if len(n.extraIDs) >= maxIDCache {
+		clear(n.extraIDs)
+	}
+	n.extraIDs[k] = id
+	return uint64(id), id >= 0
 }
 
 // User returns the name of uid ("unset" for 4294967295, "" if unknown).

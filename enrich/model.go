@@ -39,6 +39,8 @@ type Model struct {
 	Msg Msg
 	// Data: records not modelled above, decoded field by field.
 	Data []DataRecord
+	// Coalesced: the event as Auditbeat reads it (ECS schema only).
+	Coalesced Coalesced
 
 	fields   []DataField
 	groups   []FieldGroup

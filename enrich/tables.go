@@ -167,14 +167,19 @@ func parseInt(b []byte) (int64, bool) {
 		if c < '0' || c > '9' {
 			return 0, false
 		}
-		nv := v*10 + uint64(c-'0')
-		if nv < v {
-			return 0, false
+		if v > (1<<63)/10 {
+			return 0, false // v*10 is past int64
 		}
-		v = nv
+		v = v*10 + uint64(c-'0')
 	}
 	if neg {
+		if v > 1<<63 {
+			return 0, false
+		}
 		return -int64(v), true
+	}
+	if v > 1<<63-1 {
+		return 0, false
 	}
 	return int64(v), true
 }

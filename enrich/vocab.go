@@ -78,8 +78,8 @@ var outcomes = [...]struct{ name, ecsResult string }{
 
 func (o Outcome) String() string { return outcomes[o].name }
 
-// Actions of syscall events (Elastic auditd naming); user-space record
-// types have theirs in recordKinds.
+// Actions of the events we model (Elastic auditd naming); the others
+// take go-libaudit's (recordAction, syscallAction).
 const (
 	ActionKilled     = "killed-pid"
 	ActionExecuted   = "executed"
@@ -91,33 +91,34 @@ const (
 )
 
 // recordKinds classifies events without a SYSCALL record by the type of
-// their first record: kind, event.category of the default schema, action.
+// their first record: kind, and event.category of the default schema.
+// Their action is go-libaudit's (recordAction); types not here are
+// KindOther with go-libaudit's category.
 var recordKinds = map[string]recordKind{
-	"USER_AUTH":     {KindUser, CategoryAuthentication, "authenticated"},
-	"USER_ACCT":     {KindUser, CategoryAuthentication, "was-authorized"},
-	"USER_START":    {KindUser, CategorySession, "started-session"},
-	"USER_END":      {KindUser, CategorySession, "ended-session"},
-	"USER_LOGIN":    {KindUser, CategoryAuthentication, "logged-in"},
-	"USER_LOGOUT":   {KindUser, CategoryAuthentication, "logged-out"},
-	"CRED_ACQ":      {KindUser, CategoryAuthentication, "acquired-credentials"},
-	"CRED_DISP":     {KindUser, CategoryAuthentication, "disposed-credentials"},
-	"CRED_REFR":     {KindUser, CategoryAuthentication, "refreshed-credentials"},
-	"USER_CMD":      {KindUser, CategoryProcess, "ran-command"},
-	"USER_ERR":      {KindUser, CategoryAuthentication, "error"},
-	"CONFIG_CHANGE": {KindConfig, CategoryConfiguration, ActionAuditCfg},
-	"DAEMON_START":  {KindDaemon, CategoryProcess, "started-audit"},
-	"DAEMON_END":    {KindDaemon, CategoryProcess, "stopped-audit"},
-	"DAEMON_ROTATE": {KindDaemon, CategoryProcess, "rotated-audit-logs"},
-	"SERVICE_START": {KindService, CategoryProcess, "started-service"},
-	"SERVICE_STOP":  {KindService, CategoryProcess, "stopped-service"},
-	"ANOM_ABEND":    {KindAnomaly, CategoryProcess, "crashed-program"},
-	"LOGIN":         {KindUser, CategoryAuthentication, "changed-login-id-to"},
+	"USER_AUTH":     {KindUser, CategoryAuthentication},
+	"USER_ACCT":     {KindUser, CategoryAuthentication},
+	"USER_START":    {KindUser, CategorySession},
+	"USER_END":      {KindUser, CategorySession},
+	"USER_LOGIN":    {KindUser, CategoryAuthentication},
+	"USER_LOGOUT":   {KindUser, CategoryAuthentication},
+	"CRED_ACQ":      {KindUser, CategoryAuthentication},
+	"CRED_DISP":     {KindUser, CategoryAuthentication},
+	"CRED_REFR":     {KindUser, CategoryAuthentication},
+	"USER_CMD":      {KindUser, CategoryProcess},
+	"USER_ERR":      {KindUser, CategoryAuthentication},
+	"CONFIG_CHANGE": {KindConfig, CategoryConfiguration},
+	"DAEMON_START":  {KindDaemon, CategoryProcess},
+	"DAEMON_END":    {KindDaemon, CategoryProcess},
+	"DAEMON_ROTATE": {KindDaemon, CategoryProcess},
+	"SERVICE_START": {KindService, CategoryProcess},
+	"SERVICE_STOP":  {KindService, CategoryProcess},
+	"ANOM_ABEND":    {KindAnomaly, CategoryProcess},
+	"LOGIN":         {KindUser, CategoryAuthentication},
 }
 
 type recordKind struct {
 	kind     Kind
 	category string
-	action   string
 }
 
 // FileOp is what a file syscall did (file.operation).
