@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -407,37 +408,46 @@ func addDocs(t *testing.T, jsonLines []byte, set map[string]bool) int {
 	return n
 }
 
+// batchDocs runs the pipeline over a log in batch mode and returns its
+// documents as JSON lines.
+func batchDocs(t *testing.T, schema string, raw bool, log []byte) []byte {
+	t.Helper()
+	cfg, err := pipeline.Parse(func(k string) (string, bool) {
+		switch k {
+		case "schema":
+			return schema, true
+		case "proc":
+			return "false", true
+		case "raw":
+			return strconv.FormatBool(raw), true
+		}
+		return "", false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.JSON = true
+	var out bytes.Buffer
+	b, err := pipeline.NewBatch(cfg, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.ReadFrom(bytes.NewReader(log)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
 // batchFields runs the pipeline over corpus files and returns the field
 // paths of the documents.
 func batchFields(t *testing.T, schema string, names ...string) map[string]bool {
 	t.Helper()
 	set := map[string]bool{}
 	for _, name := range names {
-		cfg, err := pipeline.Parse(func(k string) (string, bool) {
-			if k == "schema" {
-				return schema, true
-			}
-			if k == "proc" {
-				return "false", true
-			}
-			return "", false
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.JSON = true
-		var out bytes.Buffer
-		b, err := pipeline.NewBatch(cfg, &out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := b.ReadFrom(bytes.NewReader(corpus.Bytes(name))); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if n := addDocs(t, out.Bytes(), set); n == 0 {
+		if n := addDocs(t, batchDocs(t, schema, false, corpus.Bytes(name)), set); n == 0 {
 			t.Fatalf("%s: no documents", name)
 		}
 	}
@@ -449,6 +459,14 @@ func batchFields(t *testing.T, schema string, names ...string) map[string]bool {
 // systemd unit (odd pids) or a container (even pids): the fields that only
 // live process context can give (unit, container, target exe/cmdline).
 func liveFields(t *testing.T, schema string) map[string]bool {
+	t.Helper()
+	set := map[string]bool{}
+	addDocs(t, liveDocs(t, schema), set)
+	return set
+}
+
+// liveDocs are liveFields' documents, as JSON lines.
+func liveDocs(t *testing.T, schema string) []byte {
 	t.Helper()
 	root := t.TempDir()
 	pids := map[string]bool{}
@@ -496,9 +514,7 @@ func liveFields(t *testing.T, schema string) map[string]bool {
 		}
 	}
 	corr.Flush()
-	set := map[string]bool{}
-	addDocs(t, out, set)
-	return set
+	return out
 }
 
 // documentFields returns the fields of the documents of one schema: the
@@ -600,15 +616,37 @@ func checkKQL(t *testing.T, where, q string, ecs map[string]bool) int {
 			continue
 		}
 		n++
-		if !ecs[strings.TrimSuffix(m[1], ".keyword")] {
+		if !ecs[m[1]] {
 			t.Errorf("%s: field %q is not in any document (ECS schema): %s", where, m[1], q)
 		}
+		checkMapped(t, where, m[1])
 	}
 	if n == 0 {
 		t.Errorf("%s: no field in KQL %q", where, q)
 	}
 	return n
 }
+
+// checkMapped fails unless the ECS index template maps field f for every
+// JSON type the documents hold there: a dashboard or a query must not
+// depend on Elasticsearch's dynamic mapping.
+func checkMapped(t *testing.T, where, f string) {
+	t.Helper()
+	if ecsTemplate == nil {
+		ecsTemplate = loadTemplate(t, "elasticsearch/linux-audit-ecs.json")
+	}
+	st := typedFields(t, "ecs")[f]
+	if st == nil {
+		return // reported as absent from the documents
+	}
+	for kind := range st.kinds {
+		if typ, _ := ecsTemplate.typeOf(f, kind); typ == "" || compatible(typ, kind, st) != "" {
+			t.Errorf("%s: field %q (%s) is not mapped by %s with a type that takes it (%q)", where, f, kind, ecsTemplate.name, typ)
+		}
+	}
+}
+
+var ecsTemplate *template
 
 // The Loki configs set exactly the labels the queries may use.
 func TestLokiLabelsMatchConfigs(t *testing.T) {
@@ -736,12 +774,13 @@ func TestDashboardFieldsExist(t *testing.T) {
 				if a.Params.Field == "" {
 					continue
 				}
-				// Strings are text with a .keyword sub-field under dynamic
-				// mapping: terms aggregations need the sub-field.
-				if a.Type == "terms" && !strings.HasSuffix(a.Params.Field, ".keyword") {
-					t.Errorf("kibana %q: terms on %q, not a .keyword sub-field", o.Attributes.Title, a.Params.Field)
+				// Terms aggregations need a keyword field (the template's,
+				// not dynamic mapping's text).
+				f := a.Params.Field
+				checkMapped(t, "kibana "+o.Attributes.Title, f)
+				if typ, _ := ecsTemplate.typeOf(f, "string"); a.Type == "terms" && typ != "keyword" {
+					t.Errorf("kibana %q: terms on %q, mapped as %q, not keyword", o.Attributes.Title, f, typ)
 				}
-				f := strings.TrimSuffix(a.Params.Field, ".keyword")
 				if !ecs[f] {
 					t.Errorf("kibana %q: %s aggregation field %q is not in any document (ECS schema)", o.Attributes.Title, a.Type, f)
 				}
@@ -796,6 +835,7 @@ func TestDashboardFieldsExist(t *testing.T) {
 				if !ecs[c] {
 					t.Errorf("kibana %q: column %q is not in any document (ECS schema)", o.Attributes.Title, c)
 				}
+				checkMapped(t, "kibana "+o.Attributes.Title, c)
 			}
 			var ss struct {
 				Query struct{ Query, Language string }
@@ -823,8 +863,8 @@ func TestDashboardFieldsExist(t *testing.T) {
 		}
 	}
 	// The explicit list the report names; it must match the visualizations.
-	wantKibana := []string{"@timestamp", "process.executable.keyword", "auditd.target.comm.keyword",
-		"auditd.target.unit.keyword", "auditd.data.signal.keyword", "auditd.data.exit.keyword", "file.path.keyword"}
+	wantKibana := []string{"@timestamp", "process.executable", "auditd.target.comm",
+		"auditd.target.unit", "auditd.data.signal", "auditd.data.exit", "file.path"}
 	for _, f := range wantKibana {
 		if !kibanaVisFields[f] {
 			t.Errorf("kibana: expected visualization field %q not used", f)
