@@ -99,6 +99,22 @@ func TestKernelReader(t *testing.T) {
 	if st.Malformed != 0 {
 		t.Errorf("malformed records: %+v", st)
 	}
+
+	// Reading allocates nothing per record (the buffer's records again,
+	// with a parser looking at each).
+	r3 := openKmsg(t, Config{FromStart: true})
+	ctx := context.Background()
+	records := 0
+	allocs := testing.AllocsPerRun(100, func() {
+		if rec, err := r3.Next(ctx); err == nil {
+			p.Record(&rec)
+			records++
+		}
+	})
+	t.Logf("%v allocations per Next over %d records", allocs, records)
+	if allocs != 0 {
+		t.Errorf("Next allocates %v times per record", allocs)
+	}
 }
 
 func TestKernelReaderEnds(t *testing.T) {
