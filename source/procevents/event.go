@@ -55,8 +55,10 @@ func (k Kind) String() string {
 // and thread name or id changes — are dropped and counted in
 // Stats.Threads, so a Fork is a new process and an Exit the end of its
 // main thread (for exit_group, the usual way a process ends, the whole
-// process; its Status is the process's). With Config.Threads set they are
-// delivered with Thread true.
+// process; its Status is the process's). A main thread that ends alone
+// (pthread_exit) while other threads run gives its Exit then, and the end
+// of the last thread is a thread event. With Config.Threads set thread
+// events are delivered with Thread true.
 type Event struct {
 	Kind Kind
 	// CPU the event was reported on.

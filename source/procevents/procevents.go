@@ -13,8 +13,9 @@
 // read before a short-lived process is gone.
 //
 // The connector reports processes with pids of the initial pid namespace
-// and only to listeners in the initial user and pid namespaces; listening
-// needs CAP_NET_ADMIN.
+// and only to listeners in the initial user and pid namespaces. Listening
+// needs CAP_NET_ADMIN on kernels before 6.6 (Open's error says so); later
+// kernels let any user listen (seen on 6.18 as nobody).
 package procevents
 
 import (
@@ -94,7 +95,6 @@ type Source struct {
 	closed                                            atomic.Bool
 	closeOnce                                         sync.Once
 	closeErr                                          error
-	_                                                 [0]func() // not comparable
 }
 
 const (
@@ -107,9 +107,9 @@ const (
 )
 
 // Open opens the connector socket, joins the process events group and
-// subscribes (PROC_CN_MCAST_LISTEN), waiting for the kernel's
-// acknowledgement; Close unsubscribes. Events that happen before Open
-// returns are not delivered.
+// subscribes (PROC_CN_MCAST_LISTEN), waiting up to a second for the
+// kernel's acknowledgement (events read meanwhile are dropped); Close
+// unsubscribes. With ReadProc it opens the proc root first.
 func Open(cfg Config) (*Source, error) {
 	if cfg.RcvBuf <= 0 {
 		cfg.RcvBuf = defaultRcvBuf
