@@ -195,7 +195,7 @@ func TestKernelShortLived(t *testing.T) {
 	if withCmdline < runs/2 {
 		t.Errorf("command line read for only %d of %d", withCmdline, runs)
 	}
-	if s.Stats().ProcReadFailed != uint64(gone) {
+	if s.Stats().ProcReadFailed < uint64(gone) { // other processes exec too
 		t.Errorf("ProcReadFailed %d, %d gone", s.Stats().ProcReadFailed, gone)
 	}
 }
