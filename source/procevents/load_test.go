@@ -202,14 +202,14 @@ func load(t *testing.T, bin string, rate, secs float64, readProc bool) {
 			}
 		}
 	}
-	wall := time.Since(t0).Seconds() - idleAfter.Seconds()
+	wall := time.Since(t0).Seconds()
 	cpu := cpuSeconds() - cpu0
 	st := s.Stats()
 	expected := 3 * spawned
 	got := forks + execs + exits
-	line := fmt.Sprintf("spawned %d /bin/true in %.2fs (%.0f/s, %d spawn failures); events of its children %d of %d expected (fork %d, exec %d, exit %d), lost %d; ENOBUFS %d; reader CPU %.3fs over %.2fs = %.3f CPU-s/s (%.1f µs per event); peak RSS (VmHWM) %d kB, %d kB before Open; stats %+v",
+	line := fmt.Sprintf("spawned %d /bin/true in %.2fs (%.0f/s, %d spawn failures); events of its children %d of %d expected (fork %d, exec %d, exit %d), lost %d; ENOBUFS %d; reader CPU %.3fs = %.3f CPU-s per second of load (%.2fs until the reader was idle) = %.1f µs per event; peak RSS (VmHWM) %d kB, %d kB before Open; stats %+v",
 		spawned, elapsed, float64(spawned)/elapsed, failed, got, expected, forks, execs, exits, expected-got, st.ENOBUFS,
-		cpu, wall, cpu/wall, 1e6*cpu/float64(max(got, 1)), statusKB("VmHWM"), rss0, st)
+		cpu, cpu/elapsed, wall, 1e6*cpu/float64(max(got, 1)), statusKB("VmHWM"), rss0, st)
 	if readProc {
 		line += fmt.Sprintf("; command line read for %d of %d execs (%d gone first)", cmdlines, execs, missing)
 	}
