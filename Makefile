@@ -37,11 +37,13 @@ test-short:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./parser ./pipeline
 
-## fuzz: the parser, correlator and enricher fuzz targets, FUZZTIME each
+## fuzz: the parser, correlator, enricher and kernel-log (OOM, /dev/kmsg record) fuzz targets, FUZZTIME each
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./parser
 	$(GO) test -run '^$$' -fuzz '^FuzzCorrelate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./parser
 	$(GO) test -run '^$$' -fuzz '^FuzzEnrich$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./enrich
+	$(GO) test -run '^$$' -fuzz '^FuzzOOMParser$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./source/kmsg
+	$(GO) test -run '^$$' -fuzz '^FuzzRecord$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./source/kmsg
 
 ## compare: whole-process speed against ausearch -i and laurel on the same input
 compare: cli

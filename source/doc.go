@@ -9,6 +9,12 @@
 //     unicast as the audit daemon, with its own rules);
 //   - rules: audit rules in auditctl syntax, for the kernel source.
 //
+// Beside them, two kernel inputs with the same pull shape but their own
+// event types (not Msg): procevents (process fork, exec and exit, with
+// the exit status, from the kernel's process events connector) and kmsg
+// (the kernel log, /dev/kmsg or saved dmesg and journal text, and the OOM
+// killer's reports parsed from it).
+//
 // The pipeline owns the read loop: it calls Next, feeds the parser, and
 // ticks when Next reports ErrIdle.
 package source
