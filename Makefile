@@ -35,13 +35,16 @@ test-short:
 
 ## bench: hot-path benchmarks (parse, correlate, enrich, encode)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./parser ./pipeline
+	$(GO) test -run '^$$' -bench . -benchmem ./parser ./pipeline ./enrich/containers
 
-## fuzz: the parser, correlator and enricher fuzz targets, FUZZTIME each
+## fuzz: the parser, correlator, enricher and container-name fuzz targets, FUZZTIME each
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./parser
 	$(GO) test -run '^$$' -fuzz '^FuzzCorrelate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./parser
 	$(GO) test -run '^$$' -fuzz '^FuzzEnrich$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./enrich
+	$(GO) test -run '^$$' -fuzz '^FuzzParseLogName$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./enrich/containers
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCgroup$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./enrich/containers
+	$(GO) test -run '^$$' -fuzz '^FuzzDockerConfig$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./enrich/containers
 
 ## compare: whole-process speed against ausearch -i and laurel on the same input
 compare: cli
