@@ -45,7 +45,7 @@ type Stats struct {
 	Hits             uint64 // answers from the cache
 	Misses           uint64 // not found
 	NegativeHits     uint64 // misses answered by the negative cache (part of Misses)
-	Looks            uint64 // looks at the directories (one stat each)
+	Looks            uint64 // looks at the directories (a stat of each watched one)
 	Listings         uint64 // directory listings read
 	DockerReads      uint64 // config.v2.json files opened
 	BadNames         uint64 // entries of /var/log/containers or /var/log/pods that do not parse
