@@ -35,15 +35,18 @@ test-short:
 
 ## bench: hot-path benchmarks (parse, correlate, enrich, encode)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./parser ./pipeline
+	$(GO) test -run '^$$' -bench . -benchmem ./parser ./pipeline ./enrich/containers
 
-## fuzz: the parser, correlator, enricher and kernel-log (OOM, /dev/kmsg record) fuzz targets, FUZZTIME each
+## fuzz: the parser, correlator, enricher, kernel-log (OOM, /dev/kmsg record) and container-name fuzz targets, FUZZTIME each
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./parser
 	$(GO) test -run '^$$' -fuzz '^FuzzCorrelate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./parser
 	$(GO) test -run '^$$' -fuzz '^FuzzEnrich$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./enrich
 	$(GO) test -run '^$$' -fuzz '^FuzzOOMParser$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./source/kmsg
 	$(GO) test -run '^$$' -fuzz '^FuzzRecord$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./source/kmsg
+	$(GO) test -run '^$$' -fuzz '^FuzzParseLogName$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./enrich/containers
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCgroup$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./enrich/containers
+	$(GO) test -run '^$$' -fuzz '^FuzzDockerConfig$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./enrich/containers
 
 ## compare: whole-process speed against ausearch -i and laurel on the same input
 compare: cli
