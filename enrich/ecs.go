@@ -486,7 +486,7 @@ func (e *Enricher) ecsAuditd(m *Model, doc *encode.Document) {
 	doc.Uint("sequence", uint64(ev.Serial))
 	if c.Valid {
 		doc.StrBytes("result", c.Result)
-		if len(c.Session) > 0 && string(c.Session) != "unset" {
+		if string(c.Session) != "unset" {
 			doc.StrBytes("session", c.Session)
 		}
 	} else {
