@@ -52,6 +52,8 @@ func (e *Enricher) writeDefault(m *Model, doc *encode.Document) {
 	if m.Syscall.Valid {
 		writeSyscall(&m.Syscall, doc)
 		e.writeProcess(m, doc)
+	} else if m.Kind == KindAnomaly && m.Process.PID > 0 {
+		e.writeProcess(m, doc) // the process of the ANOM_* record
 	} else if p := &m.Process; len(p.Argv) > 0 || p.Cwd != nil {
 		// Records of a syscall event without its SYSCALL (a rotated
 		// log's first lines, a lost record): what they say of the caller.
@@ -67,6 +69,15 @@ func (e *Enricher) writeDefault(m *Model, doc *encode.Document) {
 	switch m.Kind {
 	case KindKill:
 		e.writeKill(m, doc)
+	case KindAnomaly:
+		if m.Signal.Has {
+			doc.Object("signal")
+			doc.Int("nr", m.Signal.Nr)
+			if n := signalName(m.Signal.Nr); n != "" {
+				doc.Str("name", n)
+			}
+			doc.End()
+		}
 	case KindFile:
 		e.writeFile(&m.File, doc)
 	}
@@ -176,7 +187,9 @@ func (e *Enricher) writeProcess(m *Model, doc *encode.Document) {
 	p := &m.Process
 	doc.Object("process")
 	doc.Int("pid", p.PID)
-	doc.Int("ppid", p.PPID)
+	if m.Syscall.Valid || p.PPID > 0 {
+		doc.Int("ppid", p.PPID)
+	}
 	if p.Comm != nil {
 		doc.StrBytes("comm", p.Comm)
 	}

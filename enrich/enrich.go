@@ -39,30 +39,38 @@ type Config struct {
 	IncludeSyscalls, ExcludeSyscalls []string
 	IncludeSignals, ExcludeSignals   []string
 	DropSIGURG                       bool
+
+	// Watch names the processes whose every exit is a "died" document
+	// (fed by Process); DeathGrace is how long such a document waits for
+	// its cause (default 1.5 s).
+	Watch      Watch
+	DeathGrace time.Duration
 }
 
 // Stats counts what the enricher did and dropped.
 type Stats struct {
-	Events     uint64 `json:"events"`
-	Emitted    uint64 `json:"emitted"`
-	Filtered   uint64 `json:"filtered"`
-	ByType     uint64 `json:"filtered_type"`
-	ByKey      uint64 `json:"filtered_key"`
-	BySyscall  uint64 `json:"filtered_syscall"`
-	BySignal   uint64 `json:"filtered_signal"`
-	SIGURG     uint64 `json:"filtered_sigurg"`
-	Incomplete uint64 `json:"incomplete"`
-	Processes  int    `json:"processes"`
+	Events     uint64     `json:"events"`
+	Emitted    uint64     `json:"emitted"`
+	Filtered   uint64     `json:"filtered"`
+	ByType     uint64     `json:"filtered_type"`
+	ByKey      uint64     `json:"filtered_key"`
+	BySyscall  uint64     `json:"filtered_syscall"`
+	BySignal   uint64     `json:"filtered_signal"`
+	SIGURG     uint64     `json:"filtered_sigurg"`
+	Incomplete uint64     `json:"incomplete"`
+	Processes  int        `json:"processes"`
+	Deaths     DeathStats `json:"deaths"`
 }
 
 // Enricher builds documents. It is not safe for concurrent use.
 type Enricher struct {
-	cfg   Config
-	ecs   bool
-	stats Stats
-	names Names
-	procs Processes
-	f     filters
+	cfg    Config
+	ecs    bool
+	stats  Stats
+	names  Names
+	procs  Processes
+	f      filters
+	deaths *deaths
 
 	m       Model
 	args    parser.Args
@@ -93,7 +101,8 @@ func New(cfg Config) (*Enricher, error) {
 	if cfg.Schema != "default" && cfg.Schema != "ecs" {
 		return nil, cfgErr("schema", cfg.Schema, "accepted: default, ecs")
 	}
-	e := &Enricher{cfg: cfg, ecs: cfg.Schema == "ecs", names: cfg.Names, procs: cfg.Procs, dynKeys: map[string]string{}}
+	e := &Enricher{cfg: cfg, ecs: cfg.Schema == "ecs", names: cfg.Names, procs: cfg.Procs, dynKeys: map[string]string{},
+		deaths: newDeaths(cfg.Watch, cfg.DeathGrace)}
 	if e.names == nil {
 		e.names = NewHostNames(cfg.EtcRoot)
 	}
@@ -116,6 +125,7 @@ func cfgErr(key, val, why string) error {
 func (e *Enricher) Stats() Stats {
 	s := e.stats
 	s.Processes = e.procs.Len()
+	s.Deaths = e.deaths.stats
 	return s
 }
 
@@ -159,6 +169,12 @@ func (e *Enricher) Model(ev *parser.Event) *Model {
 	e.classify(m)
 	e.data(m)
 	e.resolve(m)
+	switch m.Kind {
+	case KindKill:
+		e.noteKill(m)
+	case KindAnomaly:
+		e.noteCrash(m)
+	}
 	if e.ecs {
 		e.coalesce(m)
 	}
@@ -210,6 +226,9 @@ func (e *Enricher) classify(m *Model) {
 		m.Action, m.Category = recordAction(r)
 		if rk, ok := recordKindByType[r.Type]; ok {
 			m.Kind, m.Category = rk.kind, rk.category
+		}
+		if isAnomaly(r.Type) {
+			e.anomaly(m, r)
 		}
 		if m.Msg.HasRes {
 			switch string(m.Msg.Res) {
@@ -349,6 +368,9 @@ func (e *Enricher) resolve(m *Model) {
 	p := &m.Process
 	if p.PID > 0 {
 		p.Known = e.procs.Get(p.PID)
+		if p.Known != nil && p.PPID <= 0 && !m.Syscall.Valid {
+			p.PPID = p.Known.PPID // a record without ppid= (ANOM_*): the table's
+		}
 	}
 	p.Argv = p.Title
 	if len(p.Argv) == 0 && p.Known != nil {

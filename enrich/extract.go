@@ -341,3 +341,33 @@ func (e *Enricher) msg(m *Model, r *parser.Record) {
 		}
 	}
 }
+
+// isAnomaly: the kernel's (1700-1799) and user space's (2100-2199)
+// anomaly records.
+func isAnomaly(t uint16) bool { return t >= 1700 && t < 1800 || t >= 2100 && t < 2200 }
+
+// anomaly reads what an ANOM_* record says of its process (comm, exe,
+// subj; its pid and ids are read with every first record) and the signal
+// of a crash (ANOM_ABEND's sig=): a crash is an event about a process
+// like any syscall event.
+func (e *Enricher) anomaly(m *Model, r *parser.Record) {
+	m.Kind = KindAnomaly
+	p := &m.Process
+	for _, f := range r.Fields {
+		if f.Depth != 0 {
+			continue
+		}
+		switch string(r.Bytes(f.Key)) {
+		case "comm":
+			p.Comm = m.arena.untrusted(r, f)
+		case "exe":
+			p.Exe = m.arena.untrusted(r, f)
+		case "subj":
+			p.Subj = r.Bytes(f.Val)
+		case "sig":
+			if n, ok := parseInt(r.Bytes(f.Val)); ok && r.Type == parser.TypeAnomAbend {
+				m.Signal = Signal{Has: true, Nr: n}
+			}
+		}
+	}
+}

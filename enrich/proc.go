@@ -23,6 +23,9 @@ type Processes interface {
 	Tick()
 	// Len is the number of processes known.
 	Len() int
+	// Apply records a fork, exec or exit from the process events
+	// connector.
+	Apply(ev *ProcEvent)
 }
 
 // Proc is what is known of one process.
@@ -37,7 +40,8 @@ type Proc struct {
 	Container string
 	Seen      int64 // unix seconds of the last update
 	Exited    int64 // unix seconds when found gone, 0 while alive or unknown
-	FromProc  bool  // read from /proc
+	Exit      Exit  // how it ended, when the process events connector said
+	FromProc  bool  // read from /proc (or from the connector's exec)
 }
 
 // ProcTable remembers processes by pid (with their start time, so a reused
@@ -57,6 +61,7 @@ type ProcTable struct {
 	strs      map[string]string
 	calls     uint32
 	sec       int64
+	events    bool // a process events source feeds Apply
 }
 
 // NewProcTable returns a table of at most max processes (default 32768);
@@ -222,6 +227,11 @@ func (t *ProcTable) Tick() {
 		if p != nil && p.FromProc {
 			// Same process? Compare start times (cheap: one read).
 			if st, ok := t.startTime(pid); ok && st == p.Start {
+				if t.events {
+					// Known from its exec: only its cgroup can have
+					// changed since (a process moved into a unit).
+					p.Unit, p.Container = cgroupContext(t.read(t.root + "/" + strconv.FormatInt(pid, 10) + "/cgroup"))
+				}
 				continue
 			}
 			p = nil

@@ -36,6 +36,32 @@ func (e *Enricher) summary(s []byte, m *Model) []byte {
 		s = failure(s, m)
 	case KindFile:
 		s = e.fileSummary(s, m)
+	case KindAnomaly:
+		if !m.Signal.Has {
+			s = msgSummary(s, m)
+			break
+		}
+		// pid 18455 "python3 -c ..." (python3.11, unit payments.service) crashed with SIGSEGV
+		p := &m.Process
+		s = append(s, "pid "...)
+		s = strconv.AppendInt(s, p.PID, 10)
+		if len(p.Argv) > 0 {
+			s = appendQuoted(append(s, ' '), p.Argv, 200)
+		}
+		s = append(s, " ("...)
+		if len(p.Exe) > 0 {
+			s = append(s, p.Exe...)
+		} else {
+			s = append(s, p.Comm...)
+		}
+		if k := p.Known; k != nil && k.Unit != "" {
+			s = append(append(s, ", unit "...), k.Unit...)
+		}
+		if k := p.Known; k != nil && k.Container != "" {
+			s = append(append(s, ", container "...), k.Container[:min(len(k.Container), 12)]...)
+		}
+		s = append(s, ") crashed with "...)
+		s = appendSignal(s, m.Signal.Nr)
 	case KindUnparsed:
 		s = append(s, "a line that is not an audit record (kept whole under raw)"...)
 	case KindExec:

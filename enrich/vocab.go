@@ -19,6 +19,8 @@ const (
 	KindService
 	KindAnomaly
 	KindUnparsed // a line that is not an audit record (kept with raw=true)
+	KindOOM      // a kernel OOM kill (from the kernel's log, not audit)
+	KindDeath    // a watched process ended (process events connector)
 	numKinds
 )
 
@@ -40,6 +42,8 @@ var kinds = [numKinds]struct {
 	KindService:  {"service", CategoryProcess, TypeInfo},
 	KindAnomaly:  {"anomaly", CategoryProcess, TypeInfo},
 	KindUnparsed: {"unparsed", "", ""},
+	KindOOM:      {"oom", CategoryProcess, TypeEnd},
+	KindDeath:    {"death", CategoryProcess, TypeEnd},
 }
 
 func (k Kind) String() string { return kinds[k].name }
