@@ -32,14 +32,19 @@ var errOutput = errors.New("output write failed")
 // Fluent Bit msgpack entries).
 func NewBatch(cfg Config, w io.Writer) (*Batch, error) {
 	b := &Batch{w: bufio.NewWriterSize(w, 256<<10)}
-	c, err := newCore(cfg, cfg.Proc == "true", func(enc []byte, _ *parser.Event) {
+	write := func(enc []byte) {
 		if b.err == nil {
 			if _, b.err = b.w.Write(enc); b.err != nil {
 				b.failed.Store(true)
 			}
 		}
 		b.Docs++
-	})
+	}
+	kern, err := kernelLogs(cfg.KernelLogs)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newCore(cfg, cfg.Proc == "true", ends{out: func(enc []byte, _ *parser.Event) { write(enc) }, side: write, kern: kern})
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +88,7 @@ func (b *Batch) Close() error {
 		if s := b.c.stage; s != nil {
 			s.stop(false)
 		}
+		b.c.finish() // the OOM kills after the last audit event
 	}
 	if b.err != nil {
 		return b.err

@@ -34,6 +34,9 @@ type Config struct {
 	// Proc is set from Proc when the pipeline starts.
 	Enrich       enrich.Config
 	Proc         string
+	ProcEvents   string
+	Kmsg         string
+	KernelLogs   []string
 	EventTimeout time.Duration
 	MaxInFlight  int
 
@@ -155,6 +158,24 @@ var Keys = []Key{
 	{Name: "proc", Type: Enum, Default: "auto", Scope: Both, Values: []string{"auto", "true", "false"},
 		Help:  "read /proc for live process context: `true`, `false`, or `auto` (true for source kernel and for files being tailed at their end; false in the CLI)",
 		field: func(c *Config) any { return &c.Proc }},
+	{Name: "proc_events", Type: Enum, Default: "auto", Scope: Plugin, Values: []string{"auto", "true", "false"},
+		Help:  "follow fork, exec and exit through the kernel's process events connector when live on the host (needs CAP_NET_ADMIN): processes that live a few ms are known, and exits feed `watch_*`; `auto` falls back to /proc rescans (said at start), `true` fails instead",
+		field: func(c *Config) any { return &c.ProcEvents }},
+	{Name: "kmsg", Type: Enum, Default: "auto", Scope: Plugin, Values: []string{"auto", "true", "false"},
+		Help:  "read the kernel's OOM kills from /dev/kmsg when live on the host (root or CAP_SYSLOG): one `oom-killed-pid` event each; `auto` when readable",
+		field: func(c *Config) any { return &c.Kmsg }},
+	{Name: "kernel_log", Type: List, Scope: CLI,
+		Help:  "saved kernel logs (dmesg, dmesg -T, journalctl -k, kern.log) whose OOM kills join the audit log, in time order",
+		field: func(c *Config) any { return &c.KernelLogs }},
+	{Name: "watch_units", Type: List, Scope: Plugin, Check: enrich.CheckPattern,
+		Help:  "systemd units (shell patterns) whose every process exit is a `died` event with its cause: the kill and its sender, the OOM kill, the crash, or the exit code (needs `proc_events`)",
+		field: func(c *Config) any { return &c.Enrich.Watch.Units }},
+	{Name: "watch_containers", Type: List, Scope: Plugin, Check: checkContainerID,
+		Help:  "container ids (or prefixes of 12 hex digits or more) whose processes' exits are `died` events",
+		field: func(c *Config) any { return &c.Enrich.Watch.Containers }},
+	{Name: "watch_comms", Type: List, Scope: Plugin, Check: enrich.CheckPattern,
+		Help:  "process names or executable base names (shell patterns) whose exits are `died` events",
+		field: func(c *Config) any { return &c.Enrich.Watch.Comms }},
 	{Name: "event_timeout", Type: Duration, Default: "2s", Scope: Both, Min: int64(10 * time.Millisecond), Max: int64(time.Hour),
 		Help:  "close an event this long after its first record when no end marker came",
 		field: func(c *Config) any { return &c.EventTimeout }},
@@ -310,6 +331,20 @@ func (k *Key) set(c *Config, v string) error {
 		*p = &u
 	default:
 		panic("pipeline: key " + k.Name + " has a field of an unknown type")
+	}
+	return nil
+}
+
+// checkContainerID accepts a container id or a prefix of one (12 hex
+// digits or more).
+func checkContainerID(s string) error {
+	if len(s) < 12 || len(s) > 64 {
+		return why("a container id: 12 to 64 hex digits")
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return why("a container id: 12 to 64 lower-case hex digits")
+		}
 	}
 	return nil
 }

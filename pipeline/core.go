@@ -37,18 +37,40 @@ type core struct {
 	out   func(enc []byte, ev *parser.Event)
 	stage *stage // nil: enrich on the loop's goroutine
 
+	// Deaths that are not audit events (enrich.Pending): side hands out
+	// their documents; life feeds process events and OOM kills when live;
+	// kern holds a batch's OOM kills from saved kernel logs, in time
+	// order, joined by the time of the audit events.
+	side     func(enc []byte)
+	life     *lifecycle
+	kern     []enrich.OOMKill
+	liveTime bool // deaths are due by the wall clock (live), else by the log's time
+
 	lines, badLines atomic.Uint64
 	enrStats        atomic.Pointer[enrich.Stats] // published by the stage
 }
 
-func newCore(cfg Config, liveProc bool, out func(enc []byte, ev *parser.Event)) (*core, error) {
+// ends are the ends of a core: out takes the documents of audit events,
+// side the others (deaths); life, when live, feeds process events and OOM
+// kills; kern are a batch's OOM kills from saved kernel logs.
+type ends struct {
+	out  func(enc []byte, ev *parser.Event)
+	side func(enc []byte)
+	life *lifecycle
+	kern []enrich.OOMKill
+}
+
+func newCore(cfg Config, liveProc bool, x ends) (*core, error) {
 	ecfg := cfg.Enrich
 	ecfg.Proc = liveProc
 	enr, err := enrich.New(ecfg)
 	if err != nil {
 		return nil, err
 	}
-	c := &core{cfg: cfg, enr: enr, out: out}
+	if x.life != nil && x.life.procs != nil {
+		enr.ProcessEvents(true)
+	}
+	c := &core{cfg: cfg, enr: enr, out: x.out, side: x.side, life: x.life, kern: x.kern, liveTime: x.life != nil}
 	emit := c.emit
 	if runtime.GOMAXPROCS(0) > 1 {
 		c.stage = newStage(c)
@@ -61,15 +83,63 @@ func newCore(cfg Config, liveProc bool, out func(enc []byte, ev *parser.Event)) 
 // emit enriches, encodes and hands out one event (on the stage's
 // goroutine when there is one).
 func (c *core) emit(ev *parser.Event) {
+	c.absorb(ev)
 	if !c.enr.Enrich(ev, &c.doc) {
 		return
 	}
+	c.encode()
+	c.out(c.enc, ev)
+}
+
+func (c *core) encode() {
 	if c.cfg.JSON {
 		c.enc = append(c.doc.AppendJSON(c.enc[:0]), '\n')
 	} else {
 		c.enc = c.doc.AppendFluentBit(c.enc[:0])
 	}
-	c.out(c.enc, ev)
+}
+
+// absorb hands the enricher the process events and OOM kills that came
+// before ev (nil: now) and writes the death documents that are due
+// (enricher's goroutine). Cheap when there is nothing: channel lengths.
+func (c *core) absorb(ev *parser.Event) {
+	if c.life != nil && c.life.queued() {
+		c.life.drain(c.enr)
+	}
+	var now time.Time
+	if c.liveTime || ev == nil {
+		if c.enr.PendingDeaths() == 0 {
+			return
+		}
+		now = time.Now()
+	} else {
+		now = time.Unix(ev.Sec, int64(ev.Msec)*int64(time.Millisecond))
+		for len(c.kern) > 0 && !c.kern[0].Time.After(now) {
+			c.enr.OOM(&c.kern[0])
+			c.kern = c.kern[1:]
+		}
+		if c.enr.PendingDeaths() == 0 {
+			return
+		}
+	}
+	c.pending(now)
+}
+
+// pending writes the death documents due at now.
+func (c *core) pending(now time.Time) {
+	for c.enr.Pending(now, &c.doc) {
+		c.encode()
+		c.side(c.enc)
+	}
+}
+
+// finish writes what is left of the deaths at the end of a finished input.
+func (c *core) finish() {
+	for i := range c.kern {
+		c.enr.OOM(&c.kern[i])
+	}
+	c.kern = nil
+	c.pending(time.Unix(1<<40, 0))
 }
 
 // feed parses one message and files it in its event.
@@ -204,6 +274,10 @@ func newStage(c *core) *stage {
 		n := 0
 		t := time.NewTicker(500 * time.Millisecond)
 		defer t.Stop()
+		var notify chan struct{} // nil: never ready
+		if c.life != nil {
+			notify = c.life.notify
+		}
 		for {
 			select {
 			case bt, ok := <-s.full:
@@ -218,8 +292,11 @@ func newStage(c *core) *stage {
 					c.publish()
 				}
 				s.release(bt)
+			case <-notify:
+				c.absorb(nil)
 			case <-t.C:
 				c.enr.Tick()
+				c.absorb(nil)
 				c.publish()
 			}
 		}
@@ -298,6 +375,7 @@ func (c *core) tickEnricher() {
 		c.stage.flush()
 	} else {
 		c.enr.Tick()
+		c.absorb(nil)
 		c.publish()
 	}
 }
@@ -317,6 +395,7 @@ type Stats struct {
 	Enrich     enrich.Stats   `json:"enrich"`
 	Queue      QueueStats     `json:"queue"`
 	Source     map[string]any `json:"source,omitempty"`
+	Lifecycle  map[string]any `json:"lifecycle,omitempty"`
 }
 
 // QueueStats describe the queue between reader and consumer.

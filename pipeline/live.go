@@ -26,7 +26,8 @@ type Live struct {
 	c    *core
 	q    *queue
 	in   input
-	wait bool // file source: wait for room instead of dropping
+	life *lifecycle // process events and OOM kills (nil: none)
+	wait bool       // file source: wait for room instead of dropping
 
 	mu      sync.Mutex
 	paused  bool
@@ -83,8 +84,19 @@ func Start(cfg Config, log *slog.Logger) (*Live, error) {
 	if cfg.Enrich.Hostname == "" {
 		cfg.Enrich.Hostname, _ = os.Hostname()
 	}
+	var life *lifecycle
+	if live && cfg.Source != "" {
+		var err error
+		if life, err = openLifecycle(cfg, log); err != nil {
+			return nil, err
+		}
+	}
+	l.life = life
 	var err error
-	if l.c, err = newCore(cfg, live, l.out); err != nil {
+	if l.c, err = newCore(cfg, live, ends{out: l.out, side: l.sideOut, life: life}); err != nil {
+		if life != nil {
+			life.close()
+		}
 		return nil, err
 	}
 	switch cfg.Source {
@@ -99,6 +111,9 @@ func Start(cfg Config, log *slog.Logger) (*Live, error) {
 	if err != nil {
 		if l.c.stage != nil {
 			l.c.stage.stop(true)
+		}
+		if life != nil {
+			life.close()
 		}
 		return nil, err
 	}
@@ -129,6 +144,18 @@ func eventHash(ev *parser.Event) uint64 {
 		return s
 	}
 	return 1
+}
+
+// sideOut queues a document that is not an audit event (a death): no
+// position in the source, nothing to resume.
+func (l *Live) sideOut(enc []byte) {
+	if !l.wait && l.pausedFlag.Load() {
+		l.dropped.Add(1)
+		return
+	}
+	if !l.q.put(enc, entry{pos: parser.NoPos}, l.wait) && l.ctx.Err() == nil {
+		l.dropped.Add(1)
+	}
 }
 
 // out is the end of the live pipeline: the queue.
@@ -347,6 +374,9 @@ func (l *Live) Stop() error {
 	case <-time.After(5 * time.Second):
 		l.log.Warn("reader did not stop within 5s")
 	}
+	if l.life != nil {
+		l.life.close()
+	}
 	return l.in.close()
 }
 
@@ -362,6 +392,9 @@ func (l *Live) Stats() Stats {
 	n, b := l.q.depth()
 	s.Queue = QueueStats{Events: n, Bytes: b, Delivered: l.delivered.Load(), Dropped: l.dropped.Load(), Skipped: l.skipped.Load()}
 	s.Source = l.in.stats()
+	if l.life != nil {
+		s.Lifecycle = l.life.stats()
+	}
 	return s
 }
 

@@ -46,6 +46,10 @@ func TestLiveUnitAfterDeath(t *testing.T) {
 	cfg := Default()
 	cfg.Path = audittest.LogPath
 	cfg.Proc = "true"
+	// The fallback without the process events connector: the /proc
+	// rescan (every 2 s) sees the target after its move into the unit
+	// (TestDeathsOnTheKernel covers the connector).
+	cfg.ProcEvents, cfg.Kmsg = "false", "false"
 	cfg.Enrich.IncludeKeys = []string{key}
 	l, err := Start(cfg, audittest.Logger(t))
 	if err != nil {

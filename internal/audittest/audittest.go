@@ -151,3 +151,24 @@ func StopAuditd(t testing.TB, pid int) {
 		exec.Command("auditctl", "--reset-pid").Run()
 	}
 }
+
+// RemoveCollectorRules deletes the audit rules a collector with this pid
+// installed (each carries the marker key linuxaudit:<pidns>:<pid>:<start>),
+// for a test whose collector was killed before it could remove them, and
+// returns how many marker keys it removed.
+func RemoveCollectorRules(pid int) int {
+	out, _ := exec.Command("auditctl", "-l").Output()
+	seen := map[string]bool{}
+	for _, f := range strings.Fields(string(out)) {
+		k, ok := strings.CutPrefix(f, "key=")
+		if !ok {
+			continue
+		}
+		parts := strings.Split(k, ":")
+		if len(parts) == 4 && parts[0] == "linuxaudit" && parts[2] == strconv.Itoa(pid) && !seen[k] {
+			seen[k] = true
+			exec.Command("auditctl", "-D", "-k", k).Run()
+		}
+	}
+	return len(seen)
+}

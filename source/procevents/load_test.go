@@ -3,7 +3,6 @@
 package procevents
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -11,100 +10,13 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/whokilledit/linuxaudit/internal/audittest"
 	"github.com/whokilledit/linuxaudit/source"
 )
-
-// spawnC starts prog (no arguments) RATE times a second (0: as fast as
-// it can) for SECONDS with posix_spawn, reaping as it goes, and prints
-// "spawned failed elapsed".
-const spawnC = `#define _GNU_SOURCE
-#include <spawn.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/wait.h>
-#include <time.h>
-extern char **environ;
-static double since(struct timespec *a) {
-	struct timespec b;
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	return (b.tv_sec - a->tv_sec) + (b.tv_nsec - a->tv_nsec) / 1e9;
-}
-int main(int argc, char **argv) {
-	double rate = atof(argv[1]), secs = atof(argv[2]);
-	char *args[] = {argv[3], NULL};
-	long total = rate > 0 ? (long)(rate * secs) : -1, step = rate > 0 ? (long)(1e9 / rate) : 0, n = 0, failed = 0;
-	struct timespec t0, next;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	next = t0;
-	while (total >= 0 ? n < total : since(&t0) < secs) {
-		pid_t pid;
-		if (posix_spawn(&pid, args[0], NULL, NULL, args, environ) == 0) n++; else failed++;
-		while (waitpid(-1, NULL, WNOHANG) > 0) {}
-		if (step) {
-			next.tv_nsec += step;
-			while (next.tv_nsec >= 1000000000L) { next.tv_nsec -= 1000000000L; next.tv_sec++; }
-			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
-		}
-	}
-	while (wait(NULL) > 0) {}
-	printf("%ld %ld %.3f\n", n, failed, since(&t0));
-	return 0;
-}
-`
-
-type spawner struct {
-	cmd *exec.Cmd
-	out *strings.Builder
-}
-
-// spawn starts the helper, killed at the end of the test if still running.
-func spawn(t *testing.T, bin string, rate, secs float64) *spawner {
-	t.Helper()
-	cmd := exec.Command(bin, strconv.FormatFloat(rate, 'f', -1, 64), strconv.FormatFloat(secs, 'f', -1, 64), "/bin/true")
-	out := &strings.Builder{}
-	cmd.Stdout = out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	return &spawner{cmd, out}
-}
-
-// cpuSeconds is this process's user+system CPU time.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-}
-
-// statusKB reads a "VmHWM:"-like line of /proc/self/status in kB.
-func statusKB(key string) int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), key+":"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	return -1
-}
 
 // TestKernelLoad measures the reader at a high exec rate: a helper
 // spawns /bin/true 2,000 times a second for 3 s (then as fast as it can
@@ -115,7 +27,7 @@ func TestKernelLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test: not with -short")
 	}
-	bin := audittest.BuildC(t, "spawn", spawnC)
+	bin := audittest.BuildC(t, "spawn", audittest.SpawnC)
 	audittest.Exclusive(t) // no other kernel test measures or loads the machine meanwhile
 	for _, c := range []struct {
 		rate, secs float64
@@ -133,7 +45,7 @@ func load(t *testing.T, bin string, rate, secs float64, readProc bool) {
 	runtime.GC()
 	debug.FreeOSMemory()
 	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // reset VmHWM (peak RSS)
-	rss0 := statusKB("VmRSS")
+	rss0 := audittest.StatusKB("VmRSS")
 	s := open(t, Config{ReadProc: readProc, Kinds: Fork | Exec | Exit})
 	// Children of the helper, by pid: a fixed bitmap, so the counting
 	// itself allocates nothing.
@@ -150,12 +62,12 @@ func load(t *testing.T, bin string, rate, secs float64, readProc bool) {
 	}
 	known := func(pid int32) bool { return pid > 0 && pid < maxPID && kids[pid/64]&(1<<(pid%64)) != 0 }
 
-	cpu0, t0 := cpuSeconds(), time.Now()
-	sp := spawn(t, bin, rate, secs)
-	helper := int32(sp.cmd.Process.Pid)
+	cpu0, t0 := audittest.CPUSeconds(), time.Now()
+	sp := audittest.Spawn(t, bin, rate, secs)
+	helper := int32(sp.Cmd.Process.Pid)
 	var forks, execs, exits, cmdlines, missing int
 	done := make(chan error, 1)
-	go func() { done <- sp.cmd.Wait() }()
+	go func() { done <- sp.Cmd.Wait() }()
 	finished := false
 	var spawned, failed int
 	var elapsed float64
@@ -171,8 +83,8 @@ func load(t *testing.T, bin string, rate, secs float64, readProc bool) {
 		select {
 		case werr := <-done:
 			finished = true
-			if _, err := fmt.Sscan(sp.out.String(), &spawned, &failed, &elapsed); werr != nil || err != nil {
-				t.Fatalf("spawn helper: %v %v: %q", werr, err, sp.out.String())
+			if _, err := fmt.Sscan(sp.Out.String(), &spawned, &failed, &elapsed); werr != nil || err != nil {
+				t.Fatalf("spawn helper: %v %v: %q", werr, err, sp.Out.String())
 			}
 		default:
 		}
@@ -203,13 +115,13 @@ func load(t *testing.T, bin string, rate, secs float64, readProc bool) {
 		}
 	}
 	wall := time.Since(t0).Seconds()
-	cpu := cpuSeconds() - cpu0
+	cpu := audittest.CPUSeconds() - cpu0
 	st := s.Stats()
 	expected := 3 * spawned
 	got := forks + execs + exits
 	line := fmt.Sprintf("spawned %d /bin/true in %.2fs (%.0f/s, %d spawn failures); events of its children %d of %d expected (fork %d, exec %d, exit %d), lost %d; ENOBUFS %d; reader CPU %.3fs = %.3f CPU-s per second of load (%.2fs until the reader was idle) = %.1f µs per event; peak RSS (VmHWM) %d kB, %d kB before Open; stats %+v",
 		spawned, elapsed, float64(spawned)/elapsed, failed, got, expected, forks, execs, exits, expected-got, st.ENOBUFS,
-		cpu, cpu/elapsed, wall, 1e6*cpu/float64(max(got, 1)), statusKB("VmHWM"), rss0, st)
+		cpu, cpu/elapsed, wall, 1e6*cpu/float64(max(got, 1)), audittest.StatusKB("VmHWM"), rss0, st)
 	if readProc {
 		line += fmt.Sprintf("; command line read for %d of %d execs (%d gone first)", cmdlines, execs, missing)
 	}
@@ -228,10 +140,10 @@ func load(t *testing.T, bin string, rate, secs float64, readProc bool) {
 // TestKernelAllocs: Next allocates nothing per event in steady state,
 // with and without reading /proc.
 func TestKernelAllocs(t *testing.T) {
-	bin := audittest.BuildC(t, "spawn", spawnC)
+	bin := audittest.BuildC(t, "spawn", audittest.SpawnC)
 	for _, readProc := range []bool{false, true} {
 		s := open(t, Config{ReadProc: readProc})
-		sp := spawn(t, bin, 1000, 3)
+		sp := audittest.Spawn(t, bin, 1000, 3)
 		ctx := context.Background()
 		for i := 0; i < 200; i++ { // warm up
 			s.Next(ctx)
@@ -253,8 +165,8 @@ func TestKernelAllocs(t *testing.T) {
 		if events < 1000 {
 			t.Errorf("only %d events during the measure", events)
 		}
-		sp.cmd.Process.Kill()
-		sp.cmd.Wait()
+		sp.Cmd.Process.Kill()
+		sp.Cmd.Wait()
 		s.Close()
 	}
 }
@@ -267,7 +179,7 @@ func BenchmarkNext(b *testing.B) {
 		b.Skipf("SKIP: %v", err)
 	}
 	defer s.Close()
-	bin := audittest.BuildC(b, "spawn", spawnC)
+	bin := audittest.BuildC(b, "spawn", audittest.SpawnC)
 	cmd := exec.Command(bin, "0", "600", "/bin/true")
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
@@ -288,12 +200,12 @@ func BenchmarkNext(b *testing.B) {
 // it, and goes on delivering.
 func TestKernelOverflow(t *testing.T) {
 	audittest.NeedRoot(t) // SO_RCVBUFFORCE below rmem_default
-	bin := audittest.BuildC(t, "spawn", spawnC)
+	bin := audittest.BuildC(t, "spawn", audittest.SpawnC)
 	log, msgs := audittest.Capture()
 	s := open(t, Config{RcvBuf: 4096, Kinds: Fork | Exec | Exit, Log: log})
 	t.Logf("receive buffer %d bytes", s.RcvBuf())
-	sp := spawn(t, bin, 0, 0.3) // as fast as it can, nobody reading
-	if err := sp.cmd.Wait(); err != nil {
+	sp := audittest.Spawn(t, bin, 0, 0.3) // as fast as it can, nobody reading
+	if err := sp.Cmd.Wait(); err != nil {
 		t.Fatal(err)
 	}
 	// Read what is queued (the overflow is reported here) until idle,
@@ -325,7 +237,7 @@ func TestKernelOverflow(t *testing.T) {
 		seen = ev.Kind == Exit && ev.TGID == pid
 	}
 	st := s.Stats()
-	t.Logf("spawned %q; stats %+v; log %q", strings.TrimSpace(sp.out.String()), st, msgs())
+	t.Logf("spawned %q; stats %+v; log %q", strings.TrimSpace(sp.Out.String()), st, msgs())
 	if st.ENOBUFS == 0 {
 		t.Errorf("no ENOBUFS with a %d-byte buffer", s.RcvBuf())
 	}

@@ -1,0 +1,65 @@
+package pipeline
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/whokilledit/linuxaudit/internal/audittest"
+)
+
+// liveWait is an audittest.Wait over a Live pipeline's queue.
+func liveWait(l *Live) audittest.Wait {
+	return func(t testing.TB, timeout time.Duration, match func(map[string]any) bool) (map[string]any, time.Time) {
+		t.Helper()
+		deadline := time.Now().Add(timeout)
+		for time.Now().Before(deadline) {
+			b, n := l.Take(1 << 20)
+			if n == 0 {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			recs := audittest.DecodeEntries(t, b)
+			l.Ack()
+			at := time.Now()
+			for _, r := range recs {
+				if match(r) {
+					return r, at
+				}
+				t.Logf("other record: %s", audittest.Field(r, "summary"))
+			}
+		}
+		t.Fatalf("no matching record within %v (stats %+v)", timeout, l.Stats())
+		return nil, time.Time{}
+	}
+}
+
+// TestDeathsOnTheKernel runs the death scenarios through the live
+// pipeline on the real kernel: the kernel source with the built-in kill
+// rules, the process events connector, /dev/kmsg, a watched unit.
+func TestDeathsOnTheKernel(t *testing.T) {
+	audittest.Require(t)
+	unit := audittest.UnitCgroup(t, fmt.Sprintf("la-watch-%d.service", os.Getpid()))
+	cfg := Default()
+	cfg.Source = "kernel"
+	cfg.KernelKillRules = true
+	cfg.ProcEvents, cfg.Kmsg = "true", "true"
+	cfg.Enrich.Watch.Units = []string{unit.Name}
+	log, lines := audittest.Capture()
+	l, err := Start(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Stop()
+	if s := strings.Join(lines(), "\n"); !strings.Contains(s, "process events connector: following") || !strings.Contains(s, "reading OOM kills from /dev/kmsg") {
+		t.Errorf("start did not say what it follows:\n%s", s)
+	}
+	wait := liveWait(l)
+	t.Run("ShortLivedTargets", func(t *testing.T) { audittest.ShortLivedTargets(t, wait) })
+	t.Run("OOMKill", func(t *testing.T) { audittest.OOMKill(t, wait) })
+	t.Run("Crashes", func(t *testing.T) { audittest.Crashes(t, wait) })
+	t.Run("WatchedUnit", func(t *testing.T) { audittest.WatchedUnit(t, wait, unit) })
+	t.Logf("stats: %+v", l.Stats())
+}
