@@ -145,12 +145,15 @@ func finalStats(t *testing.T, stderr string) pipeline.Stats {
 	return s
 }
 
-// follower reads the host's output file incrementally.
+// follower reads the host's output file incrementally (plain: a real
+// Fluent Bit's file output, one record per line, not the host's
+// {"i","t","r"} lines).
 type follower struct {
-	path string
-	off  int64
-	part []byte
-	n    int
+	path  string
+	off   int64
+	part  []byte
+	n     int
+	plain bool
 }
 
 // poll returns the records written since the last call.
@@ -187,8 +190,14 @@ func (f *follower) each(t testing.TB, fn func(hostRecord)) {
 		d := json.NewDecoder(bytes.NewReader(line))
 		d.UseNumber()
 		var rec hostRecord
-		if err := d.Decode(&rec); err != nil {
-			t.Fatalf("host output line is not JSON: %v: %.200s", err, line)
+		var err2 error
+		if f.plain {
+			err2 = d.Decode(&rec.R)
+		} else {
+			err2 = d.Decode(&rec)
+		}
+		if err2 != nil {
+			t.Fatalf("host output line is not JSON: %v: %.200s", err2, line)
 		}
 		f.n++
 		fn(rec)
@@ -571,9 +580,12 @@ func kernelCleanup(t *testing.T, key string, rules []string, hostPid func() int)
 				exec.Command("auditctl", "-d", "never,exit", "-S", "all", "-F", fmt.Sprintf("pid=%d", p)).Run()
 				fmt.Fprintf(os.Stderr, "live_test: removed the self-exclusion rule of the dead host %d\n", p)
 			}
+			if n := audittest.RemoveCollectorRules(p); n > 0 {
+				fmt.Fprintf(os.Stderr, "live_test: removed the rules of the dead collector %d (%d marker keys)\n", p, n)
+			}
 		}
 		out, _ := exec.Command("auditctl", "-l").Output()
-		if !bytes.Contains(out, []byte("key="+key)) {
+		if len(rules) == 0 || !bytes.Contains(out, []byte("key="+key)) {
 			return
 		}
 		for _, r := range rules {
@@ -663,6 +675,44 @@ func TestKernelSeedThroughPlugin(t *testing.T) {
 			t.Logf("%s: final stats queue %+v source %v", mode, st.Queue, st.Source)
 		})
 	}
+}
+
+// TestKernelDeathsThroughPlugin: deaths other than kill() through the
+// plugin under the C host, live on the host: short-lived targets (the
+// process events connector), an OOM kill (/dev/kmsg), crashes
+// (ANOM_ABEND) and the four deaths of a watched unit.
+func TestKernelDeathsThroughPlugin(t *testing.T) {
+	requireFileSource(t)
+	audittest.Require(t)
+	unit := audittest.UnitCgroup(t, fmt.Sprintf("la-pwatch-%d.service", os.Getpid()))
+	rulesBefore := audittest.Auditctl(t, "-l")
+	var h *liveHost
+	kernelCleanup(t, "kill", nil, func() int {
+		if h == nil {
+			return 0
+		}
+		return h.cmd.Process.Pid
+	})
+	h = startLive(t, "SO", "-i", "linux_audit", "-p", "source=kernel", "-p", "kernel_kill_rules=true",
+		"-p", "proc_events=true", "-p", "kmsg=true", "-p", "watch_units="+unit.Name)
+	h.waitStarted(t)
+	for _, want := range []string{"process events connector: following", "reading OOM kills from /dev/kmsg"} {
+		if !strings.Contains(h.stderr(), want) {
+			t.Errorf("start does not say %q\n%s", want, tail(h.stderr()))
+		}
+	}
+	f := &follower{path: h.out}
+	t.Run("ShortLivedTargets", func(t *testing.T) { audittest.ShortLivedTargets(t, f.wait) })
+	t.Run("OOMKill", func(t *testing.T) { audittest.OOMKill(t, f.wait) })
+	t.Run("Crashes", func(t *testing.T) { audittest.Crashes(t, f.wait) })
+	t.Run("WatchedUnit", func(t *testing.T) { audittest.WatchedUnit(t, f.wait, unit) })
+	r := h.stop(t)
+	requireClean(t, r)
+	if after := audittest.Auditctl(t, "-l"); after != rulesBefore {
+		t.Errorf("audit rules after the host exited:\n%s\nbefore:\n%s", after, rulesBefore)
+	}
+	st := finalStats(t, r.stderr)
+	t.Logf("final stats: enrich deaths %+v lifecycle %v", st.Enrich.Deaths, st.Lifecycle)
 }
 
 // ---------- 3. load through the kernel source ----------
