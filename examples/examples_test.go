@@ -525,6 +525,7 @@ func documentFields(t *testing.T, schema string) map[string]bool {
 	for f := range liveFields(t, schema) {
 		set[f] = true
 	}
+	addDocs(t, deathDocs(t, schema), set) // OOM kills and watched deaths (live only)
 	return set
 }
 
@@ -694,7 +695,7 @@ func TestDashboardFieldsExist(t *testing.T) {
 	// The explicit list the report names; it must match the dashboard.
 	wantGrafana := []string{"signal.name", "syscall.errno", "process.comm", "process.exe", "process.auser",
 		"target.processes[].comm", "target.processes[].exe", "target.processes[].unit", "summary",
-		"file.path", "file.operation"}
+		"file.path", "file.operation", "oom.memcg", "death.watch", "death.cause"}
 	for _, f := range wantGrafana {
 		if !grafanaFields[f] {
 			t.Errorf("grafana: expected field %q not used", f)
@@ -864,7 +865,7 @@ func TestDashboardFieldsExist(t *testing.T) {
 	}
 	// The explicit list the report names; it must match the visualizations.
 	wantKibana := []string{"@timestamp", "process.executable", "auditd.target.comm",
-		"auditd.target.unit", "auditd.data.signal", "auditd.data.exit", "file.path"}
+		"auditd.target.unit", "auditd.data.signal", "auditd.data.exit", "file.path", "process.name", "auditd.death.cause"}
 	for _, f := range wantKibana {
 		if !kibanaVisFields[f] {
 			t.Errorf("kibana: expected visualization field %q not used", f)

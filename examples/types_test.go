@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/whokilledit/linuxaudit/encode"
+	"github.com/whokilledit/linuxaudit/enrich"
 	"github.com/whokilledit/linuxaudit/internal/corpus"
 )
 
@@ -122,6 +124,40 @@ func (s fieldSet) addLines(t *testing.T, lines []byte, where string) int {
 	return n
 }
 
+// deathDocs are the documents of deaths that are not audit events (an
+// OOM kill, a watched process killed, OOM-killed, crashed, exited), made
+// through the enricher as the live pipeline feeds it.
+func deathDocs(t *testing.T, schema string) []byte {
+	t.Helper()
+	e, err := enrich.New(enrich.Config{Schema: schema, Watch: enrich.Watch{Units: []string{"app.service"}}, Hostname: "node1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(1700000000, 0)
+	var out []byte
+	var doc encode.Document
+	for i, sig := range []int{15, 9, 11, 0} {
+		pid := int64(100 + i)
+		at := t0.Add(time.Duration(i) * time.Second)
+		e.Process(&enrich.ProcEvent{Kind: enrich.ProcExec, Time: at, PID: pid, PPID: 1, HasProc: true, Start: 1,
+			Comm: []byte("app"), Exe: []byte("/usr/bin/app"), Argv: []byte("app\x00--serve"), UID: 0,
+			Cgroup: []byte("0::/system.slice/app.service\n")})
+		if sig == 9 {
+			e.OOM(&enrich.OOMKill{Time: at, PID: pid, Comm: "app", UID: 0, AnonRSS: 1, TotalVM: 2, Constraint: "CONSTRAINT_MEMCG",
+				OOMMemcg: "/system.slice/app.service", TaskMemcg: "/system.slice/app.service", MemcgUsage: 3, MemcgLimit: 4,
+				TriggerComm: "app", TriggerPID: pid})
+		}
+		e.Process(&enrich.ProcEvent{Kind: enrich.ProcExit, Time: at.Add(time.Millisecond), PID: pid, ExitSig: sig, ExitCode: 3})
+	}
+	for e.Pending(t0.Add(time.Hour), &doc) {
+		out = append(doc.AppendJSON(out), '\n')
+	}
+	if n := bytes.Count(out, []byte("\n")); n != 5 {
+		t.Fatalf("%s: %d death documents, want 5", schema, n)
+	}
+	return out
+}
+
 // externalCorpus is ../shared/external-corpus (or $LINUXAUDIT_EXTERNAL_CORPUS):
 // public logs of other projects, read in place, never copied here. ""
 // when this checkout has none beside it.
@@ -154,6 +190,7 @@ func typedFields(t *testing.T, schema string) fieldSet {
 			n += s.addLines(t, batchDocs(t, schema, true, corpus.Bytes(name)), name)
 		}
 		n += s.addLines(t, liveDocs(t, schema), "kills.log (live)")
+		n += s.addLines(t, deathDocs(t, schema), "deaths")
 		if dir := externalCorpus(); dir != "" {
 			files := 0
 			filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
