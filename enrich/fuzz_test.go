@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/whokilledit/linuxaudit/encode"
@@ -48,7 +49,8 @@ func FuzzEnrich(f *testing.F) {
 			return
 		}
 		for _, schema := range []string{"default", "ecs"} {
-			e, err := New(Config{Schema: schema, Raw: true, AncestryDepth: 4, Names: fixedNames{}, MaxProcs: 64})
+			e, err := New(Config{Schema: schema, Raw: true, AncestryDepth: 4, Names: fixedNames{}, MaxProcs: 64,
+				Watch: Watch{Units: []string{"fuzz.service"}}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -100,6 +102,22 @@ func FuzzEnrich(f *testing.F) {
 			c.Flush()
 			if docs != events {
 				t.Fatalf("%s: %d events, %d documents", schema, events, docs)
+			}
+			// A watched process whose name, command line and cgroup are
+			// the input, OOM-killed: its documents are valid too.
+			if len(data) > 0 {
+				t0 := time.Unix(1700000000, 0)
+				half := data[:len(data)/2]
+				e.Process(&ProcEvent{Kind: ProcExec, Time: t0, PID: 4242, HasProc: true, Comm: half, Exe: data, Argv: data,
+					Cgroup: append([]byte("0::/system.slice/fuzz.service\n"), half...), UID: 0})
+				e.OOM(&OOMKill{Time: t0, PID: 4242, Comm: string(half), OOMMemcg: string(data), Constraint: string(half)})
+				e.Process(&ProcEvent{Kind: ProcExit, Time: t0, PID: 4242, ExitSig: 9})
+				for e.Pending(t0.Add(time.Hour), &doc) {
+					buf = doc.AppendJSON(buf[:0])
+					if !utf8.Valid(buf) || !json.Valid(buf) || doc.DuplicateKeys() != nil {
+						t.Fatalf("death document: %q", buf)
+					}
+				}
 			}
 		}
 	})
