@@ -342,36 +342,25 @@ func deathID(b []byte, kind string, t time.Time, pid int64) []byte {
 	return strconv.AppendInt(b, pid, 10)
 }
 
-// procLabel appends `pid N "cmdline" (comm, unit U, container C)`.
-func procLabel(s []byte, pid int64, p *Proc, comm string) []byte {
+// procLabel appends `pid N "cmdline" (comm, unit U, pod P, container C)`.
+func (e *Enricher) procLabel(s []byte, pid int64, p *Proc, comm string) []byte {
 	s = append(s, "pid "...)
 	s = strconv.AppendInt(s, pid, 10)
 	if p != nil && len(p.Argv) > 0 {
 		s = append(s, ' ')
 		s = appendQuoted(s, p.Argv, 200)
 	}
-	s = append(s, " ("...)
-	n := len(s)
 	if p != nil && p.Comm != "" {
 		comm = p.Comm
 	}
-	s = append(s, comm...)
-	if p != nil {
-		if p.Unit != "" {
-			if len(s) > n {
-				s = append(s, ", "...)
-			}
-			s = append(append(s, "unit "...), p.Unit...)
-		}
-		if c := p.Container; c != "" {
-			if len(s) > n {
-				s = append(s, ", "...)
-			}
-			s = append(append(s, "container "...), c[:min(len(c), 12)]...)
-		}
-	}
-	if len(s) == n {
-		return s[:n-2]
+	n := len(s)
+	s = append(append(s, " ("...), comm...)
+	s = e.appendWhere(s, p)
+	switch {
+	case len(s) == n+2:
+		return s[:n] // nothing known
+	case comm == "":
+		s = append(s[:n+2], s[n+4:]...) // " (, unit x" -> " (unit x"
 	}
 	return append(s, ')')
 }
@@ -410,9 +399,9 @@ func oomText(s []byte, k *OOMKill) []byte {
 }
 
 // oomSummary: `the kernel's OOM killer killed pid N "cmd" (comm, unit U): memory cgroup /x at its limit of 32768 kB, anon-rss 30000 kB`.
-func oomSummary(s []byte, k *OOMKill, p *Proc) []byte {
+func (e *Enricher) oomSummary(s []byte, k *OOMKill, p *Proc) []byte {
 	s = append(s, "the kernel's OOM killer killed "...)
-	s = procLabel(s, k.PID, p, k.Comm)
+	s = e.procLabel(s, k.PID, p, k.Comm)
 	s = append(s, ": "...)
 	return oomText(s, k)
 }
@@ -421,7 +410,7 @@ func oomSummary(s []byte, k *OOMKill, p *Proc) []byte {
 func (e *Enricher) diedSummary(s []byte, x *death, c *cause) []byte {
 	p := &x.proc
 	s = append(append(s, x.watch...), ": "...)
-	s = procLabel(s, p.PID, p, "")
+	s = e.procLabel(s, p.PID, p, "")
 	switch c.kind {
 	case "oom-killed":
 		s = append(s, " was killed by the kernel's OOM killer: "...)
@@ -485,7 +474,7 @@ func (e *Enricher) writeOOM(k *OOMKill, doc *encode.Document) {
 	doc.Sec, doc.Nsec = k.Time.Unix(), int64(k.Time.Nanosecond())
 	e.ts = k.Time.UTC().AppendFormat(e.ts[:0], "2006-01-02T15:04:05.000Z")
 	doc.Trusted("@timestamp", e.ts)
-	e.sum = oomSummary(e.sum[:0], k, p)
+	e.sum = e.oomSummary(e.sum[:0], k, p)
 	e.tmp = deathID(e.tmp[:0], "oom", k.Time, k.PID)
 	host := k.Host
 	if host == "" {
@@ -715,6 +704,7 @@ func (e *Enricher) writeDeadProcess(doc *encode.Document, pid int64, p *Proc, co
 	if p.Container != "" {
 		doc.Str("container", p.Container)
 	}
+	e.writeKube(doc, p)
 }
 
 // ecsDeadProcess writes process.* (and user.*, container.id) of a process
@@ -763,9 +753,5 @@ func (e *Enricher) ecsDeadProcess(doc *encode.Document, pid int64, p *Proc, comm
 		}
 		doc.End()
 	}
-	if p != nil && p.Container != "" {
-		doc.Object("container")
-		doc.Str("id", p.Container)
-		doc.End()
-	}
+	e.ecsContainer(doc, p)
 }

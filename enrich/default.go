@@ -229,6 +229,7 @@ func (e *Enricher) writeProcess(m *Model, doc *encode.Document) {
 		if k.Container != "" {
 			doc.Str("container", k.Container)
 		}
+		e.writeKube(doc, k)
 	}
 	if p.PPID > 0 {
 		doc.Object("parent")
@@ -379,6 +380,7 @@ func (e *Enricher) writeTarget(doc *encode.Document, t *TargetProc) {
 		if p.Container != "" {
 			doc.Str("container", p.Container)
 		}
+		e.writeKube(doc, p)
 	}
 }
 

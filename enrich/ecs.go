@@ -251,11 +251,7 @@ func (e *Enricher) ecsProcess(m *Model, doc *encode.Document) {
 		doc.End()
 	}
 	doc.End()
-	if k != nil && k.Container != "" {
-		doc.Object("container")
-		doc.Str("id", k.Container)
-		doc.End()
-	}
+	e.ecsContainer(doc, k)
 }
 
 // ecsPerson is one user (or group) of user.*: id and name.

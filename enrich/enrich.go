@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/whokilledit/linuxaudit/encode"
+	"github.com/whokilledit/linuxaudit/enrich/containers"
 	"github.com/whokilledit/linuxaudit/parser"
 )
 
@@ -45,6 +46,11 @@ type Config struct {
 	// its cause (default 1.5 s).
 	Watch      Watch
 	DeathGrace time.Duration
+
+	// ContainerNames names the containers of callers and targets from the
+	// kubelet's and Docker's files under ContainersRoot (default "/").
+	ContainerNames bool
+	ContainersRoot string
 }
 
 // Stats counts what the enricher did and dropped.
@@ -71,6 +77,7 @@ type Enricher struct {
 	procs  Processes
 	f      filters
 	deaths *deaths
+	ctr    *containers.Lookup // nil: container names off
 
 	m       Model
 	args    parser.Args
@@ -113,6 +120,9 @@ func New(cfg Config) (*Enricher, error) {
 	if e.f, err = newFilters(cfg); err != nil {
 		return nil, err
 	}
+	if cfg.ContainerNames {
+		e.ctr = containers.New(containers.Config{Root: cfg.ContainersRoot})
+	}
 	e.procs.Tick()
 	return e, nil
 }
@@ -131,7 +141,12 @@ func (e *Enricher) Stats() Stats {
 
 // Tick lets the enricher refresh live process context; the pipeline calls
 // it regularly.
-func (e *Enricher) Tick() { e.procs.Tick() }
+func (e *Enricher) Tick() {
+	e.procs.Tick()
+	if e.ctr != nil {
+		e.ctr.Tick()
+	}
+}
 
 // Enrich fills doc for ev and reports whether the event passes the
 // filters (a filtered event still feeds the process table).
@@ -368,6 +383,9 @@ func (e *Enricher) resolve(m *Model) {
 	p := &m.Process
 	if p.PID > 0 {
 		p.Known = e.procs.Get(p.PID)
+		if !m.Syscall.Valid {
+			p.Known = current(p.Known, p.Comm)
+		}
 		if p.Known != nil && p.PPID <= 0 && !m.Syscall.Valid {
 			p.PPID = p.Known.PPID // a record without ppid= (ANOM_*): the table's
 		}
@@ -391,7 +409,8 @@ func (e *Enricher) resolve(m *Model) {
 	}
 	t := &m.Target
 	for i := range t.Processes {
-		t.Processes[i].Known = e.procs.Get(t.Processes[i].PID)
+		tp := &t.Processes[i]
+		tp.Known = current(e.procs.Get(tp.PID), tp.Comm)
 	}
 	if len(t.Processes) == 0 && (t.Scope == ScopeProcess || t.Scope == ScopeThread) {
 		t.ArgProc = e.procs.Get(t.PidArg)

@@ -69,9 +69,9 @@ func (t *ProcTable) Apply(ev *ProcEvent) {
 	switch ev.Kind {
 	case ProcFork:
 		p := t.add(ev.PID) // a new process: whatever had this pid is gone
-		p.PPID, p.Seen = ev.PPID, sec
+		p.PPID, p.Seen, p.Forked = ev.PPID, sec, true
 		if pp := t.m[ev.PPID]; pp != nil && pp != p {
-			p.Comm, p.Exe, p.UID, p.Unit, p.Container = pp.Comm, pp.Exe, pp.UID, pp.Unit, pp.Container
+			p.Comm, p.Exe, p.UID, p.Unit, p.Container, p.PodUID, p.Runtime = pp.Comm, pp.Exe, pp.UID, pp.Unit, pp.Container, pp.PodUID, pp.Runtime
 			p.Argv = append(p.Argv[:0], pp.Argv...)
 			p.FromProc = pp.FromProc
 		}
@@ -80,7 +80,7 @@ func (t *ProcTable) Apply(ev *ProcEvent) {
 		if p == nil || (ev.HasProc && p.Start != 0 && ev.Start != 0 && p.Start != ev.Start) {
 			p = t.add(ev.PID)
 		}
-		p.Seen, p.Exited, p.Exit = sec, 0, Exit{}
+		p.Seen, p.Exited, p.Exit, p.Forked = sec, 0, Exit{}, false
 		if !ev.HasProc {
 			// Gone before /proc could be read: it runs another program
 			// now, unknown; its cgroup (unit, container) stays the
@@ -105,7 +105,7 @@ func (t *ProcTable) Apply(ev *ProcEvent) {
 			p.UID = ev.UID
 		}
 		if len(ev.Cgroup) > 0 {
-			p.Unit, p.Container = cgroupContext(ev.Cgroup)
+			p.setCgroup(ev.Cgroup)
 		}
 	case ProcExit:
 		p := t.m[ev.PID]
@@ -116,8 +116,8 @@ func (t *ProcTable) Apply(ev *ProcEvent) {
 		if len(ev.Cgroup) > 0 {
 			// Where it died: what a process that ended right after its
 			// exec (before /proc could be read) was in.
-			if u, c := cgroupContext(ev.Cgroup); u != "" || c != "" {
-				p.Unit, p.Container = u, c
+			if u, c := cgroupContext(ev.Cgroup); u != "" || c.ContainerID != "" {
+				p.Unit, p.Container, p.PodUID, p.Runtime = u, c.ContainerID, c.PodUID, c.Runtime
 			}
 		}
 		p.Exited = max(sec, 1)
@@ -135,6 +135,17 @@ func (t *ProcTable) Events(on bool) {
 	} else {
 		t.scanEvery = 2 * time.Second
 	}
+}
+
+// current returns p unless it is known from a fork only and names
+// another program than comm, the process's name in a record of it: then
+// the process exec'd before the table learnt of it, and what the table
+// says is its parent's.
+func current(p *Proc, comm []byte) *Proc {
+	if p != nil && p.Forked && len(comm) > 0 && p.Comm != "" && p.Comm != string(comm) {
+		return nil
+	}
+	return p
 }
 
 // ProcessEvents tells the enricher that a process events source feeds

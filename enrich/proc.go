@@ -2,6 +2,8 @@ package enrich
 
 import (
 	"bytes"
+
+	"github.com/whokilledit/linuxaudit/enrich/containers"
 	"os"
 	"slices"
 	"strconv"
@@ -37,11 +39,16 @@ type Proc struct {
 	Argv      []byte // NUL separated
 	UID       int64  // -1 when unknown
 	Unit      string
-	Container string
-	Seen      int64 // unix seconds of the last update
-	Exited    int64 // unix seconds when found gone, 0 while alive or unknown
-	Exit      Exit  // how it ended, when the process events connector said
-	FromProc  bool  // read from /proc (or from the connector's exec)
+	Container string // container id (64 hex), from the cgroup path
+	PodUID    string // Kubernetes pod uid, from the cgroup path
+	Runtime   string // containerd, cri-o, docker, podman when the path says
+	Seen      int64  // unix seconds of the last update
+	Exited    int64  // unix seconds when found gone, 0 while alive or unknown
+	Exit      Exit   // how it ended, when the process events connector said
+	FromProc  bool   // read from /proc (or from the connector's exec)
+	// Forked: known from its fork only (the parent's program), no exec
+	// seen since: stale if the process has exec'd in the meantime.
+	Forked bool
 }
 
 // ProcTable remembers processes by pid (with their start time, so a reused
@@ -230,7 +237,7 @@ func (t *ProcTable) Tick() {
 				if t.events {
 					// Known from its exec: only its cgroup can have
 					// changed since (a process moved into a unit).
-					p.Unit, p.Container = cgroupContext(t.read(t.root + "/" + strconv.FormatInt(pid, 10) + "/cgroup"))
+					p.setCgroup(t.read(t.root + "/" + strconv.FormatInt(pid, 10) + "/cgroup"))
 				}
 				continue
 			}
@@ -298,7 +305,7 @@ func (t *ProcTable) readProc(pid int64, prev *Proc) *Proc {
 	if p == nil || (p.PPID > 0 && p.PPID != ppid) {
 		p = t.add(pid)
 	}
-	p.FromProc, p.Start, p.PPID, p.Exited = true, start, ppid, 0
+	p.FromProc, p.Start, p.PPID, p.Exited, p.Forked = true, start, ppid, 0, false
 	if p.Comm == "" {
 		p.Comm = comm
 	}
@@ -316,15 +323,23 @@ func (t *ProcTable) readProc(pid int64, prev *Proc) *Proc {
 			break
 		}
 	}
-	p.Unit, p.Container = cgroupContext(t.read(dir + "/cgroup"))
+	p.setCgroup(t.read(dir + "/cgroup"))
 	p.Seen = t.now().Unix()
 	return p
 }
 
-// cgroupContext derives the systemd unit and the container id from the
-// content of /proc/PID/cgroup (v1 or v2 lines "ID:CONTROLLERS:PATH"). The
-// unified (v2) path or the name=systemd one is preferred.
-func cgroupContext(b []byte) (unit, container string) {
+// setCgroup sets the unit, container and pod of p from the content of
+// /proc/PID/cgroup.
+func (p *Proc) setCgroup(b []byte) {
+	unit, c := cgroupContext(b)
+	p.Unit, p.Container, p.PodUID, p.Runtime = unit, c.ContainerID, c.PodUID, c.Runtime
+}
+
+// cgroupContext derives the systemd unit and the container (id, pod uid,
+// runtime: containers.ParseCgroup) from the content of /proc/PID/cgroup
+// (v1 or v2 lines "ID:CONTROLLERS:PATH"). For the unit the unified (v2)
+// path or the name=systemd one is preferred.
+func cgroupContext(b []byte) (unit string, c containers.Cgroup) {
 	var best []byte
 	rank := -1
 	for _, l := range bytes.Split(b, []byte{'\n'}) {
@@ -345,44 +360,24 @@ func cgroupContext(b []byte) (unit, container string) {
 			rank, best = r, parts[2]
 		}
 	}
-	return cgroupPath(best)
+	c = containers.ParseCgroup(b)
+	if c.Delegated {
+		// Below a user's systemd instance, where that user names the
+		// cgroups: an id there proves nothing.
+		c = containers.Cgroup{}
+	}
+	return unitOf(best), c
 }
 
-// cgroupPath finds the innermost systemd unit and any container id in a
-// cgroup path such as /system.slice/nginx.service,
-// /kubepods.slice/.../cri-containerd-<64 hex>.scope or /docker/<64 hex>.
-func cgroupPath(path []byte) (unit, container string) {
+// unitOf finds the innermost systemd unit in a cgroup path such as
+// /system.slice/nginx.service or /user.slice/user-1000.slice/session-3.scope.
+func unitOf(path []byte) (unit string) {
 	for _, c := range bytes.Split(path, []byte{'/'}) {
-		if len(c) == 0 {
-			continue
-		}
-		if id := containerID(c); id != "" {
-			container = id
-		}
 		for _, suf := range []string{".service", ".scope", ".socket", ".timer", ".mount", ".swap", ".path"} {
 			if bytes.HasSuffix(c, []byte(suf)) && len(c) > len(suf) {
 				unit = string(c)
 			}
 		}
 	}
-	return unit, container
-}
-
-// containerID returns a 64-hex container id found in one cgroup path
-// component (docker-<id>.scope, cri-containerd-<id>.scope, crio-<id>.scope,
-// libpod-<id>.scope, or the bare id).
-func containerID(c []byte) string {
-	c = bytes.TrimSuffix(c, []byte(".scope"))
-	if i := bytes.LastIndexAny(c, "-:"); i >= 0 {
-		c = c[i+1:]
-	}
-	if len(c) != 64 {
-		return ""
-	}
-	for _, x := range c {
-		if !(x >= '0' && x <= '9' || x >= 'a' && x <= 'f') {
-			return ""
-		}
-	}
-	return string(c)
+	return unit
 }

@@ -39,10 +39,14 @@ func TestCgroupContext(t *testing.T) {
 		"0::/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope\n":                               {"docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
 		"0::/kubepods.slice/kubepods-pod1.slice/cri-containerd-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.scope\n": {"cri-containerd-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.scope", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
 		"0::/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service\n":                                                       {"foo.service", ""},
+		// a user's own cgroups name nothing: the id proves nothing
+		"0::/user.slice/user-1000.slice/user@1000.service/app.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope\n": {"docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope", ""},
+		// CRI-O's monitor is not the container
+		"0::/kubepods.slice/crio-conmon-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.scope\n": {"crio-conmon-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.scope", ""},
 	} {
 		u, c := cgroupContext([]byte(in))
-		if u != want[0] || c != want[1] {
-			t.Errorf("%q: unit %q container %q, want %q %q", in, u, c, want[0], want[1])
+		if u != want[0] || c.ContainerID != want[1] {
+			t.Errorf("%q: unit %q container %q, want %q %q", in, u, c.ContainerID, want[0], want[1])
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"github.com/whokilledit/linuxaudit/parser"
 )
@@ -32,7 +33,7 @@ func (e *Enricher) summary(s []byte, m *Model) []byte {
 			s = append(s, "a signal"...)
 		}
 		s = append(s, " to "...)
-		s = targetText(s, m)
+		s = e.targetText(s, m)
 		s = failure(s, m)
 	case KindFile:
 		s = e.fileSummary(s, m)
@@ -54,12 +55,7 @@ func (e *Enricher) summary(s []byte, m *Model) []byte {
 		} else {
 			s = append(s, p.Comm...)
 		}
-		if k := p.Known; k != nil && k.Unit != "" {
-			s = append(append(s, ", unit "...), k.Unit...)
-		}
-		if k := p.Known; k != nil && k.Container != "" {
-			s = append(append(s, ", container "...), k.Container[:min(len(k.Container), 12)]...)
-		}
+		s = e.appendWhere(s, p.Known)
 		s = append(s, ") crashed with "...)
 		s = appendSignal(s, m.Signal.Nr)
 	case KindUnparsed:
@@ -158,17 +154,37 @@ func (e *Enricher) actor(s []byte, m *Model, withParent bool) []byte {
 			s = append(s, a.Name...)
 		}
 	}
-	if k := p.Known; k != nil {
-		if k.Unit != "" {
-			s = append(s, ", unit "...)
-			s = append(s, k.Unit...)
-		}
-		if c := k.Container; c != "" {
-			s = append(s, ", container "...)
-			s = append(s, c[:min(len(c), 12)]...)
-		}
-	}
+	s = e.appendWhere(s, p.Known)
 	return append(s, ')')
+}
+
+// appendWhere appends where process p runs: ", unit nginx.service", and
+// for a container ", pod shop/payments-7d9f, container app" (or its id
+// when unnamed), leaving out a unit that is only the container's scope.
+func (e *Enricher) appendWhere(s []byte, p *Proc) []byte {
+	if p == nil {
+		return s
+	}
+	if p.Unit != "" && (p.Container == "" || !strings.Contains(p.Unit, p.Container)) {
+		s = append(append(s, ", unit "...), p.Unit...)
+	}
+	if p.Container == "" && p.PodUID == "" {
+		return s
+	}
+	if n, ok := e.containerNames(p); ok && n.Kubernetes.PodName != "" {
+		k := n.Kubernetes
+		s = append(append(append(append(s, ", pod "...), k.Namespace...), '/'), k.PodName...)
+		if k.ContainerName != "" {
+			s = append(append(s, ", container "...), k.ContainerName...)
+		}
+		return s
+	} else if ok && n.Docker.Name != "" {
+		return append(append(s, ", container "...), n.Docker.Name...)
+	}
+	if c := p.Container; c != "" {
+		s = append(append(s, ", container "...), c[:min(len(c), 12)]...)
+	}
+	return s
 }
 
 // appendQuoted appends a NUL separated argv as "a b c", cut after max
@@ -186,7 +202,7 @@ func appendQuoted(s, argv []byte, max int) []byte {
 
 // targetText writes the target of a kill: "pid 7677 (sh)", "process group
 // 4242 (5 processes: sleep, sleep, ...)".
-func targetText(s []byte, m *Model) []byte {
+func (e *Enricher) targetText(s []byte, m *Model) []byte {
 	t := &m.Target
 	switch t.Scope {
 	case ScopeProcessGroup:
@@ -204,7 +220,7 @@ func targetText(s []byte, m *Model) []byte {
 	}
 	single := t.Scope == ScopeProcess || t.Scope == ScopeThread || t.Scope == ScopePidfd
 	if len(t.Processes) == 1 && single {
-		return targetProcText(s, &t.Processes[0])
+		return e.targetProcText(s, &t.Processes[0])
 	}
 	if len(t.Processes) == 0 {
 		if t.Scope == ScopeProcess || t.Scope == ScopeThread {
@@ -229,12 +245,12 @@ func targetText(s []byte, m *Model) []byte {
 		if i > 0 {
 			s = append(s, ", "...)
 		}
-		s = targetProcText(s, &t.Processes[i])
+		s = e.targetProcText(s, &t.Processes[i])
 	}
 	return append(s, ')')
 }
 
-func targetProcText(s []byte, t *TargetProc) []byte {
+func (e *Enricher) targetProcText(s []byte, t *TargetProc) []byte {
 	s = append(s, "pid "...)
 	s = strconv.AppendInt(s, t.PID, 10)
 	s = append(s, " ("...)
@@ -249,10 +265,7 @@ func targetProcText(s []byte, t *TargetProc) []byte {
 			}
 			joinArgv(s[start:])
 		}
-		if p.Unit != "" {
-			s = append(s, ", unit "...)
-			s = append(s, p.Unit...)
-		}
+		s = e.appendWhere(s, p)
 	}
 	return append(s, ')')
 }

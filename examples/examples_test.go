@@ -496,7 +496,17 @@ func liveDocs(t *testing.T, schema string) []byte {
 			t.Fatal(err)
 		}
 	}
-	enr, err := enrich.New(enrich.Config{Schema: schema, AncestryDepth: 4, Proc: true, ProcRoot: root, DropSIGURG: true})
+	// The kubelet's files for the container: pod web-0 of namespace shop.
+	node := t.TempDir()
+	ctr := strings.Repeat("ab", 32)
+	logs := filepath.Join(node, "var/log/pods/shop_web-0_0d6f7c1e-1111-2222-3333-444455556666/app")
+	os.MkdirAll(logs, 0o755)
+	os.MkdirAll(filepath.Join(node, "var/log/containers"), 0o755)
+	if err := os.Symlink(filepath.Join(logs, "0.log"), filepath.Join(node, "var/log/containers", "web-0_shop_app-"+ctr+".log")); err != nil {
+		t.Fatal(err)
+	}
+	enr, err := enrich.New(enrich.Config{Schema: schema, AncestryDepth: 4, Proc: true, ProcRoot: root, DropSIGURG: true,
+		ContainerNames: true, ContainersRoot: node})
 	if err != nil {
 		t.Fatal(err)
 	}

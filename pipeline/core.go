@@ -63,6 +63,7 @@ type ends struct {
 func newCore(cfg Config, liveProc bool, x ends) (*core, error) {
 	ecfg := cfg.Enrich
 	ecfg.Proc = liveProc
+	ecfg.ContainerNames = ecfg.ContainerNames && liveProc // ids come from /proc
 	enr, err := enrich.New(ecfg)
 	if err != nil {
 		return nil, err

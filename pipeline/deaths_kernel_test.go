@@ -63,3 +63,21 @@ func TestDeathsOnTheKernel(t *testing.T) {
 	t.Run("WatchedUnit", func(t *testing.T) { audittest.WatchedUnit(t, wait, unit) })
 	t.Logf("stats: %+v", l.Stats())
 }
+
+// TestKubernetesNamesOnTheKernel: kills between two containers of a pod
+// (kubepods cgroups, the kubelet's files in a temporary root) name the
+// caller and the target, alive and dead, by pod, namespace and container.
+func TestKubernetesNamesOnTheKernel(t *testing.T) {
+	audittest.Require(t)
+	node := audittest.NewKubeNode(t)
+	cfg := Default()
+	cfg.Source = "kernel"
+	cfg.KernelKillRules = true
+	cfg.Enrich.ContainersRoot = node.Root
+	l, err := Start(cfg, audittest.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Stop()
+	audittest.KubeKills(t, liveWait(l), node)
+}

@@ -680,11 +680,13 @@ func TestKernelSeedThroughPlugin(t *testing.T) {
 // TestKernelDeathsThroughPlugin: deaths other than kill() through the
 // plugin under the C host, live on the host: short-lived targets (the
 // process events connector), an OOM kill (/dev/kmsg), crashes
-// (ANOM_ABEND) and the four deaths of a watched unit.
+// (ANOM_ABEND), the four deaths of a watched unit, and kills between the
+// containers of a Kubernetes pod named by pod, namespace and container.
 func TestKernelDeathsThroughPlugin(t *testing.T) {
 	requireFileSource(t)
 	audittest.Require(t)
 	unit := audittest.UnitCgroup(t, fmt.Sprintf("la-pwatch-%d.service", os.Getpid()))
+	node := audittest.NewKubeNode(t)
 	rulesBefore := audittest.Auditctl(t, "-l")
 	var h *liveHost
 	kernelCleanup(t, "kill", nil, func() int {
@@ -694,7 +696,7 @@ func TestKernelDeathsThroughPlugin(t *testing.T) {
 		return h.cmd.Process.Pid
 	})
 	h = startLive(t, "SO", "-i", "linux_audit", "-p", "source=kernel", "-p", "kernel_kill_rules=true",
-		"-p", "proc_events=true", "-p", "kmsg=true", "-p", "watch_units="+unit.Name)
+		"-p", "proc_events=true", "-p", "kmsg=true", "-p", "watch_units="+unit.Name, "-p", "containers_root="+node.Root)
 	h.waitStarted(t)
 	for _, want := range []string{"process events connector: following", "reading OOM kills from /dev/kmsg"} {
 		if !strings.Contains(h.stderr(), want) {
@@ -706,6 +708,7 @@ func TestKernelDeathsThroughPlugin(t *testing.T) {
 	t.Run("OOMKill", func(t *testing.T) { audittest.OOMKill(t, f.wait) })
 	t.Run("Crashes", func(t *testing.T) { audittest.Crashes(t, f.wait) })
 	t.Run("WatchedUnit", func(t *testing.T) { audittest.WatchedUnit(t, f.wait, unit) })
+	t.Run("KubeKills", func(t *testing.T) { audittest.KubeKills(t, f.wait, node) })
 	r := h.stop(t)
 	requireClean(t, r)
 	if after := audittest.Auditctl(t, "-l"); after != rulesBefore {

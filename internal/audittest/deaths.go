@@ -30,23 +30,44 @@ type Unit struct {
 // UnitCgroup creates the unit's cgroups, removed when the test ends.
 func UnitCgroup(t testing.TB, name string) *Unit {
 	t.Helper()
+	u := CgroupAt(t, filepath.Join("system.slice", name))
+	u.Name = name
+	return u
+}
+
+// CgroupAt creates the cgroup path (relative to the hierarchies' roots) in
+// every writable hierarchy that names units and containers, removed (with
+// the parents it created) when the test ends.
+func CgroupAt(t testing.TB, path string) *Unit {
+	t.Helper()
 	NeedRoot(t)
-	u := &Unit{Name: name}
+	u := &Unit{Name: filepath.Base(path)}
+	var made []string
 	for _, root := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd", "/sys/fs/cgroup/pids", "/sys/fs/cgroup"} {
 		if _, err := os.Stat(filepath.Join(root, "cgroup.procs")); err != nil {
 			continue
 		}
-		dir := filepath.Join(root, "system.slice", name)
-		if err := os.MkdirAll(dir, 0o755); err == nil {
+		dir := root
+		ok := true
+		for _, c := range strings.Split(path, "/") {
+			dir = filepath.Join(dir, c)
+			if err := os.Mkdir(dir, 0o755); err == nil {
+				made = append(made, dir)
+			} else if !os.IsExist(err) {
+				ok = false
+				break
+			}
+		}
+		if ok {
 			u.dirs = append(u.dirs, dir)
 		}
 	}
 	if len(u.dirs) == 0 {
-		Need(t, "no writable cgroup hierarchy for a unit-like cgroup")
+		Need(t, "no writable cgroup hierarchy for the cgroup "+path)
 	}
 	t.Cleanup(func() {
-		for _, d := range u.dirs {
-			removeCgroup(t, d)
+		for i := len(made) - 1; i >= 0; i-- {
+			removeCgroup(t, made[i])
 		}
 	})
 	return u
@@ -264,4 +285,86 @@ func WatchedUnit(t testing.TB, wait Wait, u *Unit) {
 	pid = started(t, cmd)
 	cmd.Wait()
 	died("exit 3", pid, map[string]string{"death.cause": "exited", "death.exit_code": "3"})
+}
+
+// KubeNode is a node's kubelet layout in a temporary root (what the
+// collector reads with containers_root) and a pod's cgroups as the
+// systemd driver names them, with two containers.
+type KubeNode struct {
+	Root, Pod, Namespace, UID string
+	App, Sidecar              KubeContainer
+}
+
+// KubeContainer is one container of the pod: its name, id and cgroup.
+type KubeContainer struct {
+	Name, ID string
+	Cgroup   *Unit
+}
+
+// NewKubeNode builds the layout: /var/log/pods/<ns>_<pod>_<uid>/<c>/0.log
+// and the /var/log/containers/<pod>_<ns>_<c>-<id>.log links the kubelet
+// makes, and the cgroups kubepods.slice/kubepods-besteffort.slice/
+// kubepods-besteffort-pod<uid>.slice/cri-containerd-<id>.scope.
+func NewKubeNode(t testing.TB) *KubeNode {
+	t.Helper()
+	n := &KubeNode{Root: t.TempDir(), Pod: "payments-7d9f8b6c5-x2x4q", Namespace: "shop",
+		UID: fmt.Sprintf("5f3b2c1a-%04x-4e5f-8a9b-0c1d2e3f4a5b", os.Getpid()&0xffff)}
+	pods := filepath.Join(n.Root, "var/log/pods", n.Namespace+"_"+n.Pod+"_"+n.UID)
+	slice := "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + strings.ReplaceAll(n.UID, "-", "_") + ".slice"
+	for i, c := range []*KubeContainer{&n.App, &n.Sidecar} {
+		c.Name = []string{"app", "sidecar"}[i]
+		c.ID = fmt.Sprintf("%064x", uint64(os.Getpid())<<8|uint64(i+1))
+		logDir := filepath.Join(pods, c.Name)
+		if err := os.MkdirAll(logDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(logDir, "0.log"), nil, 0o644)
+		links := filepath.Join(n.Root, "var/log/containers")
+		os.MkdirAll(links, 0o755)
+		link := filepath.Join(links, n.Pod+"_"+n.Namespace+"_"+c.Name+"-"+c.ID+".log")
+		if err := os.Symlink(filepath.Join(logDir, "0.log"), link); err != nil {
+			t.Fatal(err)
+		}
+		c.Cgroup = CgroupAt(t, slice+"/cri-containerd-"+c.ID+".scope")
+	}
+	return n
+}
+
+// KubeKills: a process in a pod's container signals another container's
+// process, alive (SIGCONT) then dead (SIGKILL): the caller and the target
+// are named by pod, namespace and container in both cases. The harness
+// reads the node with containers_root set to n.Root.
+func KubeKills(t testing.TB, wait Wait, n *KubeNode) {
+	t.Helper()
+	target := n.App.Cgroup.Command(nil, "sleep", "60")
+	pid := started(t, target)
+	time.Sleep(300 * time.Millisecond)
+	for _, c := range []struct{ what, sig string }{{"live target", "CONT"}, {"dead target", "KILL"}} {
+		// The killer lives 0.2 s: a caller that ends within a
+		// millisecond of its exec can be gone before /proc says where
+		// it ran (the target is named either way).
+		killer := n.Sidecar.Cgroup.Command(nil, "sh", "-c", "sleep 0.2; kill -"+c.sig+" "+strconv.Itoa(pid))
+		if out, err := killer.CombinedOutput(); err != nil {
+			t.Fatalf("kill: %v %s", err, out)
+		}
+		if c.sig == "KILL" {
+			target.Wait()
+		}
+		r, _ := wait(t, 5*time.Second, func(r map[string]any) bool {
+			return Field(r, "event.action") == "killed-pid" && Field(r, "target.processes.0.pid") == strconv.Itoa(pid) &&
+				Field(r, "signal.name") == "SIG"+c.sig
+		})
+		t.Logf("kubernetes, %s: %s", c.what, Field(r, "summary"))
+		Check(t, "kubernetes, "+c.what, r, map[string]string{
+			"target.processes.0.container":                 n.App.ID,
+			"target.processes.0.kubernetes.pod_name":       n.Pod,
+			"target.processes.0.kubernetes.namespace_name": n.Namespace,
+			"target.processes.0.kubernetes.container_name": "app",
+			"target.processes.0.kubernetes.pod_id":         n.UID,
+			"process.container":                            n.Sidecar.ID,
+			"process.kubernetes.pod_name":                  n.Pod,
+			"process.kubernetes.container_name":            "sidecar",
+			"process.kubernetes.namespace_name":            n.Namespace,
+		})
+	}
 }

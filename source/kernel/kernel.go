@@ -547,8 +547,10 @@ func (n *Source) Next(ctx context.Context) (source.Msg, error) {
 	}
 }
 
-// idleAfter is how long Next waits before reporting source.ErrIdle.
-const idleAfter = 250 * time.Millisecond
+// idleAfter is how long Next waits before reporting source.ErrIdle: the
+// pipeline then hands the events read so far to the enricher, so it is
+// the latency of a lone event (a kill, a crash) on a quiet system.
+const idleAfter = 50 * time.Millisecond
 
 func (n *Source) deliver(typ uint16, p []byte) (source.Msg, bool) {
 	if typ < 1100 || typ == auditReplace {
