@@ -239,7 +239,7 @@ func FLBPluginInit(plugin unsafe.Pointer) C.int {
 	}
 	if !hasCtx && len(reg.running) > 0 {
 		reg.Unlock()
-		return fail("a second linux_audit input is refused: this Fluent Bit is older than 4.1 and calls input plugins without a per-instance context, so only one linux_audit input can run (the first keeps running); use Fluent Bit 4.1 or newer for several")
+		return fail("a second linux_audit input is refused: this Fluent Bit is older than 4.1 and calls input plugins without a per-instance context, so only one linux_audit input can run in it; use Fluent Bit 4.1 or newer for several")
 	}
 	reg.next++
 	in := &instance{id: reg.next, cfg: cfg, api: api, ins: ins, ctx: hasCtx}

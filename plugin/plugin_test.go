@@ -530,6 +530,18 @@ func TestOldFluentBitBadConfig(t *testing.T) {
 	}
 }
 
+// TestUnknownABI: an Init context that matches no known layout is refused
+// with one line.
+func TestUnknownABI(t *testing.T) {
+	r := runHost(t, "-fb", "unknown", "SO", "-i", "linux_audit", "-p", "path=/nonexistent")
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3 (Init failed)\n%s", r.code, r.stderr)
+	}
+	if n := strings.Count(r.stderr, "[error] [linux_audit] unknown Fluent Bit plugin ABI"); n != 1 {
+		t.Errorf("want one error line about the ABI\n%s", r.stderr)
+	}
+}
+
 // countLines counts the lines written so far to the host's output file.
 func countLines(path string) int {
 	b, _ := os.ReadFile(path)

@@ -25,6 +25,8 @@
  *                    then fails (exit 7) unless the plugin moved proxy->data
  *                    to a faithful copy (otherwise Fluent Bit <= 4.0.2 uses
  *                    the freed struct at exit and crashes)
+ *   -fb unknown      5.1, but a context whose layout matches no release (all
+ *                    zero): the plugin must refuse it
  *   -interval-ms N   collector interval (default 1000, as in Fluent Bit)
  *   -t SECONDS       stop after this long
  *   -n N             stop once N records were received (all instances)
@@ -545,7 +547,7 @@ static struct {
 
 static size_t plugin_size;
 static void *api[9];
-static int fb = 51, use_ctx, interval_ms = 1000, quiet, log_level = 3;
+static int fb = 51, bad_ctx, use_ctx, interval_ms = 1000, quiet, log_level = 3;
 static FILE *out;
 static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t init_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -744,7 +746,7 @@ static void *must_sym(void *h, const char *name, int required)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: flbhost [-fb 5.1|4.2|4.0|3.2] [-interval-ms N] [-t S] [-n N] [-idle S] [-o FILE] [-q] "
+    fprintf(stderr, "usage: flbhost [-fb 5.1|4.2|4.0|3.2|unknown] [-interval-ms N] [-t S] [-n N] [-idle S] [-o FILE] [-q] "
                     "[-log-level N] PLUGIN.so -i NAME [-p key=value]... (see the header of flbhost.c)\n");
     exit(2);
 }
@@ -767,6 +769,7 @@ int main(int argc, char **argv)
             else if (!strcmp(v, "4.2")) fb = 42;
             else if (!strcmp(v, "4.0")) fb = 40;
             else if (!strcmp(v, "3.2")) fb = 32;
+            else if (!strcmp(v, "unknown")) { fb = 51; bad_ctx = 1; }
             else usage();
         } else if (!strcmp(a, "-interval-ms")) { ARG(); interval_ms = atoi(v); if (interval_ms < 1) usage(); }
         else if (!strcmp(a, "-t")) { ARG(); t_limit = atof(v); }
@@ -882,7 +885,7 @@ int main(int argc, char **argv)
         /* flb_input_new(): a context per instance pointing at the proxy */
         if (fb >= 42) {
             in->ctx = calloc(1, 24);
-            ((void **)in->ctx)[2] = proxy;
+            if (!bad_ctx) ((void **)in->ctx)[2] = proxy;
         } else {
             in->ctx = calloc(1, 16);
             ((void **)in->ctx)[1] = proxy;
