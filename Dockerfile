@@ -1,8 +1,17 @@
 # syntax=docker/dockerfile:1
 #
-# Fluent Bit (official glibc image) with the linux_audit input plugin.
+# Fluent Bit (official glibc image) with the linux_audit input plugin, for
+# linux/amd64 and linux/arm64 from one build (the builder stage runs on the
+# build machine's platform and cross-compiles with cgo):
 #
-#   make image        # or: docker build --build-arg VERSION=$(git describe --always) -t linux-audit-fluent-bit .
+#   make image        # one platform, the build machine's: docker build --build-arg VERSION=... -t linux-audit-fluent-bit .
+#   docker buildx build --platform linux/amd64,linux/arm64 \
+#       --build-arg VERSION=$(git describe --always) -t REGISTRY/linux-audit-fluent-bit:TAG --push .
+#
+# (A multi-platform result must be pushed, or exported with --output; the
+# classic image store keeps one platform.) This file has not been built
+# here: the project's machine has no Docker daemon. The same cross build is
+# what `make dist` runs, and it is tested (see README, Release artifacts).
 #
 # Run, file source (auditd keeps writing /var/log/audit/audit.log on the
 # host; the container only reads it):
@@ -28,29 +37,58 @@
 # its rules).
 #
 # glibc. Go c-shared objects need glibc (they do not load under musl: never
-# an Alpine base). The .so links against the builder's glibc (Debian 12
-# bookworm: 2.36) and needs a runtime glibc >= that. fluent/fluent-bit
-# 4.2.0 is the last release on gcr.io/distroless/cc-debian12 (bookworm,
-# glibc 2.36, an exact match); 4.2.1 and later, 5.x included, are built on
-# distroless cc-debian13 (trixie, glibc 2.41), which also works:
-# `--build-arg FLUENT_BIT_VERSION=5.1.1` (the plugin is tested with 4.2.8
-# and 5.1.1). Do not use the -debug images' shells for production.
+# an Alpine base). Built on Debian 12 (bookworm, glibc 2.36), the .so needs
+# glibc >= 2.34 (GLIBC_2.34 pthread_* and res_search; the builder checks it
+# with scripts/glibc-check.sh). fluent/fluent-bit 3.0.7 to 4.2.0 are built on
+# gcr.io/distroless/cc-debian12 (glibc 2.36); 4.2.1 and later, 5.x
+# included, on distroless cc-debian13 (trixie, glibc 2.41): both work
+# (`--build-arg FLUENT_BIT_VERSION=5.1.1`; the plugin is tested with 3.2.10,
+# 4.2.8 and 5.1.1; several linux_audit inputs need 4.1 or later). 3.0.6 and
+# older are on cc-debian11 (glibc 2.31): the plugin does not load there. Do
+# not use the -debug images' shells for production.
 
 ARG GO_VERSION=1.26.8
 ARG FLUENT_BIT_VERSION=4.2.0
 
-FROM golang:${GO_VERSION}-bookworm AS builder
-ARG VERSION=dev
+# The builder runs natively on the build machine ($BUILDPLATFORM) and
+# cross-compiles for $TARGETARCH (set by buildx from --platform; plain
+# `docker build` sets it to the build machine's architecture).
+FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS builder
+ARG TARGETARCH
+ARG BUILDARCH
+# Debian's cross compiler for the target when it differs from the build
+# machine (gcc-aarch64-linux-gnu / gcc-x86-64-linux-gnu bring the target's
+# glibc under /usr/<triple>); the chosen CC and OBJDUMP go to /tmp/cross.env.
+RUN set -eu; \
+    if [ "$TARGETARCH" = "$BUILDARCH" ]; then \
+        echo "CC=gcc OBJDUMP=objdump" > /tmp/cross.env; \
+    else \
+        case "$TARGETARCH" in \
+        arm64) triple=aarch64-linux-gnu; pkg=gcc-aarch64-linux-gnu ;; \
+        amd64) triple=x86_64-linux-gnu; pkg=gcc-x86-64-linux-gnu ;; \
+        *) echo "unsupported TARGETARCH=$TARGETARCH (amd64, arm64)" >&2; exit 1 ;; \
+        esac; \
+        apt-get update; \
+        apt-get install -y --no-install-recommends "$pkg"; \
+        rm -rf /var/lib/apt/lists/*; \
+        echo "CC=$triple-gcc OBJDUMP=$triple-objdump" > /tmp/cross.env; \
+    fi; \
+    cat /tmp/cross.env
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN mkdir -p /out /out/state \
- && CGO_ENABLED=1 go build -buildmode=c-shared -trimpath \
+ARG VERSION=dev
+RUN set -eu; \
+    export $(cat /tmp/cross.env); \
+    mkdir -p /out /out/state; \
+    CGO_ENABLED=1 GOOS=linux GOARCH="$TARGETARCH" CC="$CC" \
+        go build -buildmode=c-shared -trimpath \
         -ldflags "-X main.version=${VERSION}" \
-        -o /out/linux_audit.so ./plugin \
- && rm -f /out/linux_audit.h \
- && nm -D --defined-only /out/linux_audit.so | grep -q FLBPluginRegister
+        -o /out/linux_audit.so ./plugin; \
+    rm -f /out/linux_audit.h; \
+    readelf --dyn-syms -W /out/linux_audit.so | grep -q ' FLBPluginRegister$'; \
+    OBJDUMP="$OBJDUMP" ./scripts/glibc-check.sh /out/linux_audit.so
 
 FROM fluent/fluent-bit:${FLUENT_BIT_VERSION}
 ARG VERSION=dev

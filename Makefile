@@ -4,7 +4,12 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 30s
 
-.PHONY: all build plugin cli run test test-short bench fuzz lint image compare clean
+# Release targets and the highest glibc symbol version the binaries may need
+# (see scripts/glibc-check.sh).
+DIST_ARCHES ?= amd64 arm64
+GLIBC_MAX ?= 2.34
+
+.PHONY: all build plugin cli run test test-short bench fuzz lint image compare dist glibc-check clean
 
 all: build
 
@@ -18,6 +23,14 @@ plugin:
 ## cli: the command-line tool, bin/linuxaudit
 cli:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/linuxaudit ./cmd/linuxaudit
+
+## dist: dist/linux_audit-$(VERSION)-linux-{amd64,arm64}.tar.gz (plugin, CLI, README, examples, SHA256SUMS) and dist/SHA256SUMS
+dist:
+	GO="$(GO)" VERSION="$(VERSION)" DIST_ARCHES="$(DIST_ARCHES)" GLIBC_MAX="$(GLIBC_MAX)" ./scripts/dist.sh
+
+## glibc-check: the oldest glibc bin/linux_audit.so and bin/linuxaudit load on; fails above GLIBC_MAX
+glibc-check: build
+	GLIBC_MAX="$(GLIBC_MAX)" ./scripts/glibc-check.sh bin/linux_audit.so bin/linuxaudit
 
 ## run: the CLI on the bundled sample (the seed kill event)
 run: cli
@@ -61,4 +74,4 @@ image:
 	docker build --build-arg VERSION=$(VERSION) -t linux-audit-fluent-bit:$(VERSION) .
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

@@ -10,12 +10,15 @@
 //
 // # Instances
 //
-// Fluent Bit >= 4.1 passes a per-instance context to Init; the plugin stores
-// the instance's id in its remote_context and the ...Ctx callbacks find the
-// instance by it, so any number of linux_audit inputs can run side by side.
-// Older Fluent Bit passes no context and calls the plain callbacks, which
-// cannot tell instances apart: there a second instance fails Init with a
-// clear message.
+// Fluent Bit >= 4.1 passes a per-instance context to Init (struct
+// flb_plugin_input_proxy_context); the plugin stores the instance's id in
+// its remote_context and the ...Ctx callbacks find the instance by it, so
+// any number of linux_audit inputs can run side by side. Fluent Bit 2.0 to
+// 4.0 also passes a context, but another struct (flb_plugin_proxy_context,
+// which Fluent Bit drops after Init) and only calls the plain callbacks,
+// which cannot tell instances apart: there a second instance fails Init
+// with one clear line and the first keeps running. The two layouts are told
+// apart in shim.c (lau_context_abi); an unknown layout fails Init.
 //
 // Pause, Resume and Exit never receive a context. Fluent Bit itself routes
 // them to the last initialised instance, and so does the plugin: Pause and
@@ -201,10 +204,16 @@ func FLBPluginRegister(def unsafe.Pointer) C.int {
 //export FLBPluginInit
 func FLBPluginInit(plugin unsafe.Pointer) C.int {
 	api, ins := C.lau_api(plugin), C.lau_ins(plugin)
-	hasCtx := C.lau_has_context(plugin) != 0
+	abi := C.lau_context_abi(plugin)
+	hasCtx := abi == C.LAU_CTX_NEW
 	fail := func(msg string) C.int {
 		logTo(api, ins, flbLogError, "["+pluginName+"] "+msg)
+		// Fluent Bit <= 4.0.2 would crash at exit after a failed Init.
+		C.lau_detach_plugin(plugin)
 		return flbError
+	}
+	if abi == C.LAU_CTX_UNKNOWN {
+		return fail("unknown Fluent Bit plugin ABI (the Init context is neither the <= 4.0 nor the >= 4.1 layout): not starting; this plugin is checked with Fluent Bit 3.2, 4.2 and 5.1")
 	}
 
 	// Read every key now: the struct is shared by all instances and
@@ -230,7 +239,7 @@ func FLBPluginInit(plugin unsafe.Pointer) C.int {
 	}
 	if !hasCtx && len(reg.running) > 0 {
 		reg.Unlock()
-		return fail("this Fluent Bit passes no per-instance context (it is older than 4.1): only one linux_audit input can run; use Fluent Bit 4.1 or newer for several")
+		return fail("a second linux_audit input is refused: this Fluent Bit is older than 4.1 and calls input plugins without a per-instance context, so only one linux_audit input can run in it; use Fluent Bit 4.1 or newer for several")
 	}
 	reg.next++
 	in := &instance{id: reg.next, cfg: cfg, api: api, ins: ins, ctx: hasCtx}

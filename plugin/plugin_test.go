@@ -386,7 +386,7 @@ var serialRE = regexp.MustCompile(`msg=audit\(\d+\.\d+:(\d+)\)`)
 
 func TestSeed(t *testing.T) {
 	requireFileSource(t)
-	for _, fb := range []string{"5.1", "4.2", "4.0"} {
+	for _, fb := range []string{"5.1", "4.2", "4.0", "3.2"} {
 		t.Run("fb"+fb, func(t *testing.T) {
 			dir := t.TempDir()
 			p, err := corpus.WriteFile(dir, corpus.Seed)
@@ -483,6 +483,10 @@ func TestTwoInstances(t *testing.T) {
 	}
 }
 
+// TestOldFluentBitSingleInstance: Fluent Bit < 4.1 (its Init context is
+// the old struct, its callbacks carry no context) gets one clear refusal for
+// a second instance, and with -fb 3.2 the host checks that the plugin left
+// Fluent Bit <= 4.0.2 no freed plugin struct to use at exit.
 func TestOldFluentBitSingleInstance(t *testing.T) {
 	requireFileSource(t)
 	dir := t.TempDir()
@@ -490,14 +494,51 @@ func TestOldFluentBitSingleInstance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := runHost(t, "-fb", "4.0", "-interval-ms", "100", "-t", "10", "SO",
-		"-i", "linux_audit", "-p", "path="+seed, "-p", "read_from_head=true",
-		"-i", "linux_audit", "-p", "path="+seed, "-p", "read_from_head=true")
-	if r.code != 3 {
-		t.Fatalf("exit %d, want 3\n%s", r.code, r.stderr)
+	for _, fb := range []string{"4.0", "3.2"} {
+		t.Run("fb"+fb, func(t *testing.T) {
+			r := runHost(t, "-fb", fb, "-interval-ms", "100", "-t", "10", "SO",
+				"-i", "linux_audit", "-p", "path="+seed, "-p", "read_from_head=true",
+				"-i", "linux_audit", "-p", "path="+seed, "-p", "read_from_head=true")
+			if r.code != 3 {
+				t.Fatalf("exit %d, want 3\n%s", r.code, r.stderr)
+			}
+			var errs []string
+			for _, l := range strings.Split(r.stderr, "\n") {
+				if strings.HasPrefix(l, "[error]") {
+					errs = append(errs, l)
+				}
+			}
+			if len(errs) != 1 || !strings.Contains(errs[0], "[error] [linux_audit] a second linux_audit input is refused: this Fluent Bit is older than 4.1") {
+				t.Errorf("want one clear error line, got %q\n%s", errs, r.stderr)
+			}
+			if !strings.Contains(r.stderr, "[linux_audit] started: source=file") {
+				t.Errorf("the first instance did not start\n%s", r.stderr)
+			}
+		})
 	}
-	if !strings.Contains(r.stderr, "[error] [linux_audit] this Fluent Bit passes no per-instance context") {
+}
+
+// TestOldFluentBitBadConfig: a failed Init on Fluent Bit <= 4.0.2 must not
+// leave it a freed plugin struct (the host exits 7 if it does).
+func TestOldFluentBitBadConfig(t *testing.T) {
+	r := runHost(t, "-fb", "3.2", "SO", "-i", "linux_audit", "-p", "schema=xml", "-p", "path=/nonexistent")
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3 (Init failed)\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, `[error] [linux_audit] invalid value "xml" for key "schema"`) {
 		t.Errorf("no clear error\n%s", r.stderr)
+	}
+}
+
+// TestUnknownABI: an Init context that matches no known layout is refused
+// with one line.
+func TestUnknownABI(t *testing.T) {
+	r := runHost(t, "-fb", "unknown", "SO", "-i", "linux_audit", "-p", "path=/nonexistent")
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3 (Init failed)\n%s", r.code, r.stderr)
+	}
+	if n := strings.Count(r.stderr, "[error] [linux_audit] unknown Fluent Bit plugin ABI"); n != 1 {
+		t.Errorf("want one error line about the ABI\n%s", r.stderr)
 	}
 }
 

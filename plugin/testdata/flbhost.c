@@ -14,10 +14,19 @@
  *   -p key=value     a property of the current instance (keys are looked up
  *                    case-insensitively; empty values and the keys Fluent
  *                    Bit's core consumes read as NULL)
- *   -fb 5.1|4.2|4.0  Fluent Bit ABI to emulate (default 5.1): the size of the
- *                    registration struct (48/40/32 bytes); 4.2 and 5.1 pass a
- *                    per-instance context and prefer the ...Ctx callbacks;
- *                    4.0 passes context NULL and uses the plain callbacks
+ *   -fb 5.1|4.2|4.0|3.2  Fluent Bit ABI to emulate (default 5.1): the size
+ *                    of the registration struct (48/40/32/32 bytes) and of the
+ *                    plugin struct (80/80/64/64); 4.2 and 5.1 pass as context
+ *                    a flb_plugin_input_proxy_context {coll_fd, remote_context,
+ *                    proxy} and prefer the ...Ctx callbacks; 4.0 and 3.2 pass
+ *                    a flb_plugin_proxy_context {remote_context, proxy} and
+ *                    use the plain callbacks; 3.2 also frees the plugin
+ *                    struct when Init fails, as Fluent Bit <= 4.0.2 does, and
+ *                    then fails (exit 7) unless the plugin moved proxy->data
+ *                    to a faithful copy (otherwise Fluent Bit <= 4.0.2 uses
+ *                    the freed struct at exit and crashes)
+ *   -fb unknown      5.1, but a context whose layout matches no release (all
+ *                    zero): the plugin must refuse it
  *   -interval-ms N   collector interval (default 1000, as in Fluent Bit)
  *   -t SECONDS       stop after this long
  *   -n N             stop once N records were received (all instances)
@@ -46,8 +55,12 @@
  * (times in seconds since start; max_callback_ms is the longest single call
  * of the collect callback, not counting the host's own validation)
  *
+ * A failed Init stops the host (exit 3), as it stops Fluent Bit >= 4.1;
+ * Fluent Bit 3.2 instead carries on without that input.
+ *
  * Exit codes: 0 ok, 2 usage, 3 Init failed, 4 invalid buffer, 5 ABI misuse
- * (Register/PreRegister), 6 cannot load the plugin.
+ * (Register/PreRegister), 6 cannot load the plugin, 7 the plugin left
+ * Fluent Bit <= 4.0.2 a freed plugin struct (-fb 3.2).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -485,20 +498,26 @@ struct inst {
     char *name;
     struct prop *props;
     int nprops;
-    void *ctx; /* 24 bytes, or NULL (-fb 4.0) */
+    void *ctx; /* 24 bytes (-fb 4.2, 5.1) or 16 (-fb 4.0, 3.2) */
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int cmd, init_done, init_ret, paused, exited;
 };
 
-/* struct flbgo_input_plugin: shared by all instances, as in Fluent Bit */
+/* struct flbgo_input_plugin: shared by all instances, as in Fluent Bit;
+ * then 4 (<= 4.0) or 6 (>= 4.1) callback pointers the host leaves NULL */
 struct flbgo_input_plugin {
     char *name;
     void *api;
     void *i_ins;
     void *context;
 };
+
+/* struct flb_plugin_proxy {def, api, instance, dso_handler, data, _head}:
+ * data is the plugin struct, which Init reads anew for every instance */
+static void *proxy[7];
+#define PROXY_DATA 4
 
 typedef int (*register_fn)(void *);
 typedef int (*preregister_fn)(int);
@@ -526,9 +545,9 @@ static struct {
     unregister_fn unregister;
 } sym;
 
-static struct flbgo_input_plugin plugin_arg;
+static size_t plugin_size;
 static void *api[9];
-static int fb = 51, use_ctx, interval_ms = 1000, quiet, log_level = 3;
+static int fb = 51, bad_ctx, use_ctx, interval_ms = 1000, quiet, log_level = 3;
 static FILE *out;
 static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t init_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -630,10 +649,23 @@ static void *inst_main(void *arg)
     struct inst *in = arg;
     /* Init on the instance's thread, with the shared struct */
     pthread_mutex_lock(&init_mu);
-    plugin_arg.api = api;
-    plugin_arg.i_ins = in;
-    plugin_arg.context = in->ctx;
-    int ret = sym.init(&plugin_arg);
+    struct flbgo_input_plugin *p = proxy[PROXY_DATA];
+    p->api = api;
+    p->i_ins = in;
+    p->context = in->ctx;
+    int ret = sym.init(p);
+    if (ret <= 0 && fb == 32) {
+        /* Fluent Bit <= 4.0.2, proxy_go_input_init(): flb_free(plugin) */
+        struct flbgo_input_plugin *now = proxy[PROXY_DATA];
+        if (now == p || memcmp(now, p, plugin_size)) {
+            fprintf(stderr, "flbhost: instance %d: Init failed and proxy->data %s: Fluent Bit <= 4.0.2 frees that "
+                            "struct and uses it again at exit (crash)\n", in->idx,
+                    now == p ? "still points at the plugin struct" : "points at something other than a copy of it");
+            fflush(stderr);
+            _exit(7);
+        }
+        free(p);
+    }
     pthread_mutex_unlock(&init_mu);
     pthread_mutex_lock(&in->mu);
     in->init_ret = ret;
@@ -714,7 +746,7 @@ static void *must_sym(void *h, const char *name, int required)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: flbhost [-fb 5.1|4.2|4.0] [-interval-ms N] [-t S] [-n N] [-idle S] [-o FILE] [-q] "
+    fprintf(stderr, "usage: flbhost [-fb 5.1|4.2|4.0|3.2|unknown] [-interval-ms N] [-t S] [-n N] [-idle S] [-o FILE] [-q] "
                     "[-log-level N] PLUGIN.so -i NAME [-p key=value]... (see the header of flbhost.c)\n");
     exit(2);
 }
@@ -736,6 +768,8 @@ int main(int argc, char **argv)
             if (!strcmp(v, "5.1")) fb = 51;
             else if (!strcmp(v, "4.2")) fb = 42;
             else if (!strcmp(v, "4.0")) fb = 40;
+            else if (!strcmp(v, "3.2")) fb = 32;
+            else if (!strcmp(v, "unknown")) { fb = 51; bad_ctx = 1; }
             else usage();
         } else if (!strcmp(a, "-interval-ms")) { ARG(); interval_ms = atoi(v); if (interval_ms < 1) usage(); }
         else if (!strcmp(a, "-t")) { ARG(); t_limit = atof(v); }
@@ -831,17 +865,31 @@ int main(int argc, char **argv)
         return 6;
     }
 
+    proxy[0] = def;
+    proxy[1] = api;
+    proxy[3] = h;
     api[1] = (void *)input_get_property;
     api[4] = (void *)log_print;
     api[5] = (void *)input_log_check;
-    plugin_arg.name = dname;
+    /* proxy_go_input_register(): the plugin struct, with a copy of the name */
+    plugin_size = fb >= 42 ? 80 : 64;
+    struct flbgo_input_plugin *pstruct = calloc(1, plugin_size);
+    pstruct->name = strdup(dname);
+    proxy[PROXY_DATA] = pstruct;
 
     /* instances, one thread each, initialised one after the other */
     for (int i = 0; i < ninst; i++) {
         struct inst *in = &insts[i];
         pthread_mutex_init(&in->mu, NULL);
         pthread_cond_init(&in->cv, NULL);
-        in->ctx = fb >= 42 ? calloc(1, 24) : NULL;
+        /* flb_input_new(): a context per instance pointing at the proxy */
+        if (fb >= 42) {
+            in->ctx = calloc(1, 24);
+            if (!bad_ctx) ((void **)in->ctx)[2] = proxy;
+        } else {
+            in->ctx = calloc(1, 16);
+            ((void **)in->ctx)[1] = proxy;
+        }
         pthread_create(&in->th, NULL, inst_main, in);
         pthread_mutex_lock(&in->mu);
         while (!in->init_done) pthread_cond_wait(&in->cv, &in->mu);
@@ -914,6 +962,10 @@ int main(int argc, char **argv)
         pthread_join(insts[i].th, NULL);
     }
     if (sym.unregister) sym.unregister(def);
+    /* proxy_go_input_unregister() */
+    struct flbgo_input_plugin *pfinal = proxy[PROXY_DATA];
+    free(pfinal->name);
+    free(pfinal);
     fflush(out);
 
     struct rusage ru;
