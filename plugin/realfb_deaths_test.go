@@ -20,12 +20,18 @@ import (
 // process events connector, records to a file output. It skips when no
 // fluent-bit is found (set FLUENT_BIT or put one on PATH; CI has none).
 func TestRealFluentBitShortLivedTargets(t *testing.T) {
-	fb := findFluentBit(t)
-	if fb == "" {
-		t.Skip("SKIP: no fluent-bit on PATH (FLUENT_BIT unset): the C host test TestKernelDeathsThroughPlugin covers the plugin")
+	fbs := fluentBits(t)
+	if len(fbs) == 0 {
+		t.Skip("SKIP: no fluent-bit found (" + fbGlob() + ", PATH, $FLUENT_BIT): the C host test TestKernelDeathsThroughPlugin covers the plugin")
 	}
 	requireFileSource(t)
 	audittest.Require(t)
+	for _, fb := range fbs {
+		t.Run(fb.version, func(t *testing.T) { shortLivedInFluentBit(t, fb.path) })
+	}
+}
+
+func shortLivedInFluentBit(t *testing.T, fb string) {
 	so, _ := build(t)
 	rulesBefore := audittest.Auditctl(t, "-l")
 	outDir := t.TempDir()
