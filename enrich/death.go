@@ -348,7 +348,7 @@ func (e *Enricher) procLabel(s []byte, pid int64, p *Proc, comm string) []byte {
 	s = strconv.AppendInt(s, pid, 10)
 	if p != nil && len(p.Argv) > 0 {
 		s = append(s, ' ')
-		s = appendQuoted(s, p.Argv, 200)
+		s = appendQuoted(s, p.Argv, summaryArgv)
 	}
 	if p != nil && p.Comm != "" {
 		comm = p.Comm
@@ -427,7 +427,7 @@ func (e *Enricher) diedSummary(s []byte, x *death, c *cause) []byte {
 		s = strconv.AppendInt(s, k.pid, 10)
 		s = append(s, ' ')
 		if k.cmdline != "" {
-			s = appendQuoted(s, []byte(k.cmdline), 200)
+			s = appendQuoted(s, []byte(k.cmdline), summaryArgv)
 		} else {
 			s = append(s, k.comm...)
 		}
@@ -486,7 +486,9 @@ func (e *Enricher) writeOOM(k *OOMKill, doc *encode.Document) {
 		writeHost(doc, host)
 		e.ecsDeadProcess(doc, k.PID, p, k.Comm, k.UID, &Exit{Known: true, Signal: 9})
 		doc.Object("auditd")
-		doc.StrBytes("summary_text", e.sum)
+		if e.cfg.Full {
+			doc.StrBytes("summary_text", e.sum)
+		}
 		e.writeOOMFields(doc, k)
 		doc.End()
 		return
@@ -566,7 +568,9 @@ func (e *Enricher) writeDied(x *death, doc *encode.Document) {
 		writeHost(doc, x.host)
 		e.ecsDeadProcess(doc, p.PID, p, "", p.UID, &p.Exit)
 		doc.Object("auditd")
-		doc.StrBytes("summary_text", e.sum)
+		if e.cfg.Full {
+			doc.StrBytes("summary_text", e.sum)
+		}
 		e.writeCause(doc, x, &c)
 		doc.End()
 		return

@@ -21,20 +21,26 @@ func (e *Enricher) writeDefault(m *Model, doc *encode.Document) {
 	if n := ev.Node(); len(n) > 0 {
 		doc.StrBytes("node", n)
 	}
-	doc.Int("time", ev.Sec)
-	doc.Int("msec", int64(ev.Msec))
-	doc.Uint("serial", uint64(ev.Serial))
+	if e.cfg.Full {
+		doc.Int("time", ev.Sec) // @timestamp and event.id say it
+		doc.Int("msec", int64(ev.Msec))
+	}
+	if e.cfg.Full {
+		doc.Uint("serial", uint64(ev.Serial)) // event.id holds it
+	}
 	doc.Str("kind", m.Kind.String())
-	if m.Category != "" {
-		doc.Str("category", m.Category)
+	if m.Category != "" && (e.cfg.Full || m.Category != kinds[m.Kind].category) {
+		doc.Str("category", m.Category) // (a kill's process, a file's file...: said by the kind)
 	}
 	doc.Str("action", m.Action)
 	doc.Str("outcome", m.Outcome.String())
-	doc.Array("records")
-	for i := range ev.Records {
-		doc.Str("", ev.Records[i].Name())
+	if e.cfg.Full {
+		doc.Array("records")
+		for i := range ev.Records {
+			doc.Str("", ev.Records[i].Name())
+		}
+		doc.End()
 	}
-	doc.End()
 	if !ev.Reason.Complete() {
 		doc.Bool("complete", false)
 		doc.Str("closed_by", ev.Reason.String())
@@ -50,7 +56,7 @@ func (e *Enricher) writeDefault(m *Model, doc *encode.Document) {
 	e.hostAndKeys(m, doc, "key")
 
 	if m.Syscall.Valid {
-		writeSyscall(&m.Syscall, doc)
+		writeSyscall(&m.Syscall, doc, e.cfg.Full, e.cfg.Full || !(m.Kind == KindKill || m.Kind == KindExec || m.Kind == KindFile))
 		e.writeProcess(m, doc)
 	} else if m.Kind == KindAnomaly && m.Process.PID > 0 {
 		e.writeProcess(m, doc) // the process of the ANOM_* record
@@ -82,7 +88,7 @@ func (e *Enricher) writeDefault(m *Model, doc *encode.Document) {
 		e.writeFile(&m.File, doc)
 	}
 	if m.Exec.Valid {
-		writeExec(m.Exec.Args, doc)
+		writeExec(m.Exec.Args, doc, e.cfg.Full || m.Process.TitleStale, m.Process.Title)
 	}
 	e.writeData(m, doc)
 	if e.cfg.Raw {
@@ -137,7 +143,10 @@ func appendID(dst []byte, ev *parser.Event) []byte {
 	return strconv.AppendUint(dst, uint64(ev.Serial), 10)
 }
 
-func writeSyscall(s *Syscall, doc *encode.Document) {
+// writeSyscall writes the SYSCALL record; argsRaw: its a0..a3 (the
+// compact form leaves them to the decoded fields of kills, execs and file
+// operations: target and signal, exec, file.flags...).
+func writeSyscall(s *Syscall, doc *encode.Document, full, argsRaw bool) {
 	doc.Object("syscall")
 	if s.Arch != "" {
 		doc.Str("arch", s.Arch)
@@ -151,22 +160,22 @@ func writeSyscall(s *Syscall, doc *encode.Document) {
 	if s.Call != "" {
 		doc.Str("call", s.Call)
 	}
-	if s.Success >= 0 {
-		doc.Bool("success", s.Success == 1)
+	if s.Success >= 0 && (full || !s.HasExit) {
+		doc.Bool("success", s.Success == 1) // else event.outcome says it
 	}
-	if s.HasExit {
-		doc.Int("exit", s.Exit)
+	if s.HasExit && (full || s.Exit != 0 || s.Success != 1) {
+		doc.Int("exit", s.Exit) // (compact: a success's 0 is event.outcome)
 		if s.Errno != "" {
 			doc.Str("errno", s.Errno)
 		}
 	}
 	for i, k := range [4]string{"a0", "a1", "a2", "a3"} {
-		if s.HasA[i] {
+		if s.HasA[i] && argsRaw {
 			doc.Uint(k, s.A[i])
 		}
 	}
-	if s.HasItems {
-		doc.Int("items", s.Items)
+	if s.HasItems && full {
+		doc.Int("items", s.Items) // the PATH records are in the document
 	}
 	doc.End()
 }
@@ -180,6 +189,16 @@ func writeID(doc *encode.Document, key, nameKey string, id ID) {
 	if len(id.Name) > 0 {
 		doc.StrBytes(nameKey, id.Name)
 	}
+}
+
+// writeIDc is writeID in the form of the configuration: compact, an unset
+// id (4294967295) is only its name, "unset".
+func (e *Enricher) writeIDc(doc *encode.Document, key, nameKey string, id ID) {
+	if !e.cfg.Full && id.Set && id.N == unsetID && string(id.Name) == "unset" {
+		doc.Str(nameKey, "unset")
+		return
+	}
+	writeID(doc, key, nameKey, id)
 }
 
 // writeProcess writes the caller with its parent and ancestors.
@@ -211,9 +230,12 @@ func (e *Enricher) writeProcess(m *Model, doc *encode.Document) {
 		if i == IDFsgid+1 {
 			break
 		}
-		writeID(doc, idKeys[i].key, idKeys[i].name, p.IDs[i])
+		if !e.cfg.Full && sameAs(p.IDs, i) {
+			continue // euid equal to uid...: said once
+		}
+		e.writeIDc(doc, idKeys[i].key, idKeys[i].name, p.IDs[i])
 	}
-	if p.TTY != nil {
+	if p.TTY != nil && (e.cfg.Full || string(p.TTY) != "(none)") {
 		doc.StrBytes("tty", p.TTY)
 	}
 	if p.HasSes {
@@ -232,13 +254,25 @@ func (e *Enricher) writeProcess(m *Model, doc *encode.Document) {
 		e.writeKube(doc, k)
 	}
 	if p.PPID > 0 {
-		doc.Object("parent")
-		doc.Int("pid", p.PPID)
-		if m.Parent != nil {
-			e.writeProc(doc, m.Parent)
+		// Ancestors the table knows nothing of are only pids: compact,
+		// the parent's ppid says the first one.
+		ancestors := e.cfg.AncestryDepth > 0 && m.Parent != nil
+		if ancestors && !e.cfg.Full {
+			ancestors = false
+			for _, a := range m.Ancestors {
+				ancestors = ancestors || a.Proc != nil
+			}
 		}
-		doc.End()
-		if e.cfg.AncestryDepth > 0 && m.Parent != nil {
+		if m.Parent != nil || e.cfg.Full {
+			// (compact: a parent the table knows nothing of is ppid)
+			doc.Object("parent")
+			doc.Int("pid", p.PPID)
+			if m.Parent != nil {
+				e.writeParent(doc, m.Parent, p)
+			}
+			doc.End()
+		}
+		if ancestors {
 			doc.Array("ancestors")
 			for _, a := range m.Ancestors {
 				doc.Object("")
@@ -255,6 +289,20 @@ func (e *Enricher) writeProcess(m *Model, doc *encode.Document) {
 }
 
 // writeProc writes what the process table knows of a process.
+// writeParent writes the caller's parent; compact, without its uid when
+// it is the caller's.
+func (e *Enricher) writeParent(doc *encode.Document, pp *Proc, p *Process) {
+	if e.cfg.Full {
+		e.writeProc(doc, pp)
+		return
+	}
+	q := *pp
+	if uid := p.IDs[IDUid]; uid.Set && uid.N == q.UID {
+		q.UID = -1
+	}
+	e.writeProc(doc, &q)
+}
+
 func (e *Enricher) writeProc(doc *encode.Document, p *Proc) {
 	if p.PPID > 0 {
 		doc.Int("ppid", p.PPID)
@@ -295,7 +343,44 @@ func (e *Enricher) writeCmdline(doc *encode.Document, key string, argv []byte) {
 // argv.
 func (e *Enricher) writeArgv(doc *encode.Document, argv []byte) {
 	e.writeCmdline(doc, "cmdline", argv)
-	writeArgs(doc, "args", argv)
+	if e.cfg.Full || ambiguousArgv(argv) {
+		writeArgs(doc, "args", argv)
+	}
+}
+
+// ambiguousArgv: joined with spaces, the NUL separated argv would not
+// split back into the same arguments (an empty one, or one holding
+// white space).
+func ambiguousArgv(argv []byte) bool {
+	if len(argv) == 0 || argv[0] == 0 || argv[len(argv)-1] == 0 {
+		return true
+	}
+	for i, c := range argv {
+		switch c {
+		case ' ', '\t', '\n':
+			return true
+		case 0:
+			if argv[i+1] == 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sameAs: id i of the process says what a kept one says (euid, suid,
+// fsuid equal to uid; egid, sgid, fsgid equal to gid).
+func sameAs(ids [numIDs]ID, i int) bool {
+	var ref int
+	switch i {
+	case IDEuid, IDSuid, IDFsuid:
+		ref = IDUid
+	case IDEgid, IDSgid, IDFsgid:
+		ref = IDGid
+	default:
+		return false
+	}
+	return ids[i].Set && ids[ref].Set && ids[i].N == ids[ref].N
 }
 
 // writeArgs writes a NUL separated argv as an array.
@@ -314,28 +399,36 @@ func writeArgs(doc *encode.Document, key string, argv []byte) {
 func (e *Enricher) writeKill(m *Model, doc *encode.Document) {
 	doc.Object("signal")
 	if m.Signal.Has {
-		doc.Int("nr", m.Signal.Nr)
-		if n := signalName(m.Signal.Nr); n != "" {
+		n := signalName(m.Signal.Nr)
+		if e.cfg.Full || n == "" || m.Signal.Nr == 0 {
+			doc.Int("nr", m.Signal.Nr) // (compact: the name says it)
+		}
+		if n != "" {
 			doc.Str("name", n)
 		}
 	}
-	doc.Str("syscall", m.Signal.Syscall)
+	if e.cfg.Full {
+		doc.Str("syscall", m.Signal.Syscall) // syscall.name says it
+	}
 	doc.End()
 	t := &m.Target
 	doc.Object("target")
-	if t.HasPidArg {
+	if t.HasPidArg && (e.cfg.Full || !(t.Scope == ScopeProcess && len(t.Processes) == 1 && t.Processes[0].PID == t.PidArg)) {
 		doc.Int("pid_arg", t.PidArg)
 	}
-	if t.Scope != ScopeNone {
-		doc.Str("scope", t.Scope.String())
+	if t.Scope != ScopeNone && (e.cfg.Full || t.Scope != ScopeProcess || len(t.Processes) != 1) {
+		doc.Str("scope", t.Scope.String()) // (compact: one process is the default)
 	}
 	if t.Scope == ScopeProcessGroup {
 		doc.Int("pgid", -t.PidArg)
 	}
-	doc.Int("count", int64(len(t.Processes)))
-	if len(t.Processes) > 0 {
+	if e.cfg.Full || len(t.Processes) != 1 {
+		doc.Int("count", int64(len(t.Processes)))
+	}
+	if len(t.Processes) > 0 && e.cfg.Full {
 		// The first target flattened, for queries that cannot look into
-		// arrays (LogQL | json); every target is in processes.
+		// arrays; every target is in processes (LogQL's json stage takes
+		// target.processes[0].pid).
 		doc.Object("first")
 		e.writeTarget(doc, &t.Processes[0])
 		doc.End()
@@ -356,8 +449,8 @@ func (e *Enricher) writeTarget(doc *encode.Document, t *TargetProc) {
 	if t.HasComm {
 		doc.StrBytes("comm", t.Comm)
 	}
-	writeID(doc, "uid", "user", t.UID)
-	writeID(doc, "auid", "auser", t.AUID)
+	e.writeIDc(doc, "uid", "user", t.UID)
+	e.writeIDc(doc, "auid", "auser", t.AUID)
 	if t.HasSes {
 		doc.Int("ses", t.Ses)
 	}
@@ -384,16 +477,41 @@ func (e *Enricher) writeTarget(doc *encode.Document, t *TargetProc) {
 	}
 }
 
-func writeExec(a *parser.Args, doc *encode.Document) {
+// writeExec writes exec.*: the EXECVE arguments, whole. Compact, only
+// what process.cmdline (the PROCTITLE, cut by the kernel at 128 bytes)
+// does not already say: the array when the command line is not exactly
+// the arguments joined, or would not split back into them.
+func writeExec(a *parser.Args, doc *encode.Document, full bool, title []byte) {
 	doc.Object("exec")
-	if a.Argc >= 0 {
+	ambiguous, same := false, true
+	rest := title
+	for i := 0; i < a.Len(); i++ {
+		arg := a.Arg(i)
+		ambiguous = ambiguous || len(arg) == 0 || bytes.ContainsAny(arg, " \t\n")
+		if i > 0 {
+			if len(rest) == 0 || rest[0] != 0 {
+				same = false
+			} else {
+				rest = rest[1:]
+			}
+		}
+		if !bytes.HasPrefix(rest, arg) {
+			same = false
+		} else {
+			rest = rest[len(arg):]
+		}
+	}
+	same = same && len(rest) == 0
+	if a.Argc >= 0 && (full || ambiguous || !same || a.Missing > 0 || a.Argc != a.Len()) {
 		doc.Int("argc", int64(a.Argc))
 	}
-	doc.Array("args")
-	for i := 0; i < a.Len(); i++ {
-		doc.StrBytes("", a.Arg(i))
+	if full || ambiguous || !same {
+		doc.Array("args")
+		for i := 0; i < a.Len(); i++ {
+			doc.StrBytes("", a.Arg(i))
+		}
+		doc.End()
 	}
-	doc.End()
 	if a.Missing > 0 {
 		doc.Int("missing_args", int64(a.Missing))
 	}
@@ -443,10 +561,18 @@ func (e *Enricher) writeFile(f *File, doc *encode.Document) {
 		doc.Int("fd", f.FD)
 	}
 	if len(f.Items) > 1 || (len(f.Items) == 1 && f.Primary < 0) {
+		var base *FileItem // compact: what items share with it is not repeated
+		if f.Primary >= 0 && !e.cfg.Full {
+			base = &f.Items[f.Primary]
+		}
 		doc.Array("items")
 		for i := range f.Items {
+			it := &f.Items[i]
+			if base != nil && (i == f.Primary || sameItem(it, f.Items[:i])) {
+				continue // the primary is file.* itself; a repeated PARENT
+			}
 			doc.Object("")
-			e.writeFileItem(doc, &f.Items[i])
+			e.writeItemAgainst(doc, it, base)
 			doc.End()
 		}
 		doc.End()
@@ -454,12 +580,44 @@ func (e *Enricher) writeFile(f *File, doc *encode.Document) {
 	doc.End()
 }
 
+// sameItem reports whether an earlier item says what it says (the two
+// PARENT records of a rename within one directory).
+func sameItem(it *FileItem, earlier []FileItem) bool {
+	for i := range earlier {
+		o := &earlier[i]
+		if o.Nametype == it.Nametype && o.Inode == it.Inode && bytes.Equal(o.Path, it.Path) && bytes.Equal(o.Name, it.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+// writeItemAgainst writes an item of file.items; with a base (compact),
+// its device and owner only where they differ from the base's (file.*).
+func (e *Enricher) writeItemAgainst(doc *encode.Document, it, base *FileItem) {
+	if base == nil {
+		e.writeFileItem(doc, it)
+		return
+	}
+	cp := *it
+	if bytes.Equal(cp.Dev, base.Dev) {
+		cp.Dev = nil
+	}
+	if cp.OUID.Set && base.OUID.Set && cp.OUID.N == base.OUID.N {
+		cp.OUID = ID{}
+	}
+	if cp.OGID.Set && base.OGID.Set && cp.OGID.N == base.OGID.N {
+		cp.OGID = ID{}
+	}
+	e.writeFileItem(doc, &cp)
+}
+
 func (e *Enricher) writeFileItem(doc *encode.Document, it *FileItem) {
 	if it.Path != nil {
 		doc.StrBytes("path", it.Path)
 	}
-	if len(it.Name) > 0 {
-		doc.StrBytes("name", it.Name)
+	if len(it.Name) > 0 && (e.cfg.Full || it.Path == nil || !bytes.Equal(it.Name, it.Path)) {
+		doc.StrBytes("name", it.Name) // as logged, when not the path itself
 		if it.Path == nil {
 			if it.DirFD != atFDCWD {
 				doc.Int("dirfd", it.DirFD)
@@ -469,8 +627,12 @@ func (e *Enricher) writeFileItem(doc *encode.Document, it *FileItem) {
 			}
 		}
 	}
-	doc.Int("item", it.Item)
-	doc.Str("nametype", it.Nametype)
+	if e.cfg.Full {
+		doc.Int("item", it.Item)
+	}
+	if e.cfg.Full || it.Nametype != "NORMAL" {
+		doc.Str("nametype", it.Nametype)
+	}
 	if it.HasInode {
 		doc.Int("inode", it.Inode)
 	}
@@ -478,7 +640,9 @@ func (e *Enricher) writeFileItem(doc *encode.Document, it *FileItem) {
 		doc.StrBytes("dev", it.Dev)
 	}
 	if it.HasMode {
-		doc.StrBytes("mode", it.ModeRaw)
+		if e.cfg.Full {
+			doc.StrBytes("mode", it.ModeRaw) // type and perm say it
+		}
 		if t := modeType(it.Mode); t != "" {
 			doc.Str("type", t)
 		}
@@ -521,7 +685,7 @@ func (e *Enricher) writeData(m *Model, doc *encode.Document) {
 		}
 		if n == 1 {
 			doc.Object(d.Name)
-			writeFields(d, doc)
+			writeFields(d, doc, e.cfg.Full)
 			doc.End()
 			continue
 		}
@@ -529,7 +693,7 @@ func (e *Enricher) writeData(m *Model, doc *encode.Document) {
 		for j := i; j < len(m.Data); j++ {
 			if q := &m.Data[j]; q.Other && q.Name == d.Name {
 				doc.Object("")
-				writeFields(q, doc)
+				writeFields(q, doc, e.cfg.Full)
 				doc.End()
 			}
 		}
@@ -542,13 +706,15 @@ func (e *Enricher) writeData(m *Model, doc *encode.Document) {
 
 // writeFields writes a decoded record's fields (and its socket address):
 // a key the record repeats as an array of its values.
-func writeFields(d *DataRecord, doc *encode.Document) {
+func writeFields(d *DataRecord, doc *encode.Document, full bool) {
 	if d.Socket.Valid {
 		writeSocket(&d.Socket, doc)
 	}
 	for _, g := range d.Groups {
 		if len(g.Members) == 1 {
-			writeField(doc, g.Key, &d.Fields[g.Members[0]])
+			if f := &d.Fields[g.Members[0]]; full || !saysNothing(d.Type, g.Key, f) && !(d.Outcome && g.Key == "res") && !unchangedCap(d, g.Key, f) {
+				writeField(doc, g.Key, f)
+			}
 			continue
 		}
 		doc.Array(g.Key)
@@ -557,6 +723,42 @@ func writeFields(d *DataRecord, doc *encode.Document) {
 		}
 		doc.End()
 	}
+}
+
+// saysNothing: a field the compact form leaves out because its value is
+// the record's "none": "?" (no host, no address, no terminal), an unset
+// session or auid (its name says "unset"), the zero capability sets of
+// PATH and BPRM_FCAPS records, a PATH's rdev 00:00 (not a device file).
+func saysNothing(typ uint16, key string, f *DataField) bool {
+	if f.Kind != FieldInt && string(f.Str) == "?" || f.Kind == FieldInt && (f.Num == unsetID || f.Num == -1) && (key == "ses" || key == "auid") {
+		return true // none; an unset session; an unset auid (auser says "unset")
+	}
+	zero := f.Kind == FieldInt && f.Num == 0 || f.Kind != FieldInt && string(f.Str) == "0"
+	switch typ {
+	case parser.TypePath:
+		// (and the item number and a NORMAL nametype: the array's order
+		// and the default)
+		return zero && len(key) > 4 && key[:4] == "cap_" || key == "rdev" && string(f.Str) == "00:00" ||
+			key == "item" || key == "nametype" && string(f.Str) == "NORMAL"
+	case parser.TypeBprmFcaps:
+		return zero
+	}
+	return false
+}
+
+// unchangedCap: a BPRM_FCAPS old_ set equal to the new one (an exec that
+// changed no capability set says each once).
+func unchangedCap(d *DataRecord, key string, f *DataField) bool {
+	if d.Type != parser.TypeBprmFcaps || len(key) < 5 || key[:4] != "old_" {
+		return false
+	}
+	for _, g := range d.Groups {
+		if g.Key == key[4:] && len(g.Members) == 1 {
+			n := &d.Fields[g.Members[0]]
+			return n.Kind == f.Kind && n.Num == f.Num && bytes.Equal(n.Str, f.Str)
+		}
+	}
+	return false
 }
 
 func writeField(doc *encode.Document, key string, f *DataField) {

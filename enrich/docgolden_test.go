@@ -102,9 +102,9 @@ func shapeSlice(log []byte, n int) []byte {
 
 // goldenDocs runs the enricher (fixed users and groups, no /proc) over log
 // and returns its JSON lines.
-func goldenDocs(t *testing.T, log []byte, schema string) []byte {
+func goldenDocs(t *testing.T, log []byte, schema string, full bool) []byte {
 	t.Helper()
-	e, err := New(Config{Schema: schema, EtcRoot: "testdata"})
+	e, err := New(Config{Schema: schema, EtcRoot: "testdata", Full: full})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,10 +128,29 @@ func goldenDocs(t *testing.T, log []byte, schema string) []byte {
 // TestGoldenDocuments pins every document of both schemas: a change to the
 // output shows up as a diff of testdata/golden in review.
 func TestGoldenDocuments(t *testing.T) {
-	for name, log := range goldenInputs() {
+	type pin struct {
+		name, schema string
+		full         bool
+	}
+	var pins []pin
+	for name := range goldenInputs() {
 		for _, schema := range []string{"default", "ecs"} {
-			got := goldenDocs(t, log, schema)
-			path := filepath.Join("testdata", "golden", fmt.Sprintf("%s.%s.jsonl", name, schema))
+			pins = append(pins, pin{name, schema, false})
+			if name == "seed" || name == "kills" {
+				pins = append(pins, pin{name, schema, true}) // the full form (full=true)
+			}
+		}
+	}
+	for _, p := range pins {
+		name, schema := p.name, p.schema
+		log := goldenInputs()[name]
+		{
+			got := goldenDocs(t, log, schema, p.full)
+			form := schema
+			if p.full {
+				form += ".full"
+			}
+			path := filepath.Join("testdata", "golden", fmt.Sprintf("%s.%s.jsonl", name, form))
 			if *update {
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 					t.Fatal(err)

@@ -114,7 +114,9 @@ func (e *Enricher) ecsEvent(m *Model, doc *encode.Document) {
 	}
 	e.tmp = appendID(e.tmp[:0], ev)
 	doc.StrBytes("id", e.tmp)
-	doc.Uint("sequence", uint64(ev.Serial))
+	if e.cfg.Full {
+		doc.Uint("sequence", uint64(ev.Serial)) // auditd.sequence, as Auditbeat
+	}
 	if ev.Late {
 		doc.Bool("late", true)
 	}
@@ -188,7 +190,7 @@ func (e *Enricher) ecsProcess(m *Model, doc *encode.Document) {
 			doc.StrBytes("", a)
 		}
 		doc.End()
-		if a := m.Exec.Args; m.Exec.Valid && a.Len() > 0 {
+		if a := m.Exec.Args; m.Exec.Valid && a.Len() > 0 && e.cfg.Full {
 			e.tmp = e.tmp[:0]
 			for i := 0; i < a.Len(); i++ {
 				if i > 0 {
@@ -212,9 +214,15 @@ func (e *Enricher) ecsProcess(m *Model, doc *encode.Document) {
 			e.tmp = append(e.tmp, a.Arg(i)...)
 		}
 		doc.End()
-		doc.StrBytes("command_line", e.tmp)
+		if e.cfg.Full {
+			doc.StrBytes("command_line", e.tmp)
+		}
 	case len(p.Argv) > 0:
-		writeArgs(doc, "args", p.Argv)
+		// Not an exec: ECS's command_line (Auditbeat writes no args
+		// here); the array only in the full form.
+		if e.cfg.Full {
+			writeArgs(doc, "args", p.Argv)
+		}
 		e.writeCmdline(doc, "command_line", p.Argv)
 	}
 	// process.args_count, ours: the exec's argc (its arguments can be
@@ -488,7 +496,9 @@ func (e *Enricher) ecsAuditd(m *Model, doc *encode.Document) {
 	} else {
 		doc.Str("result", outcomes[m.Outcome].ecsResult)
 	}
-	doc.StrBytes("summary_text", e.sum)
+	if e.cfg.Full {
+		doc.StrBytes("summary_text", e.sum) // message holds it
+	}
 	s := &c.Summary
 	doc.Object("summary")
 	doc.Object("actor")

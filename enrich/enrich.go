@@ -20,8 +20,14 @@ import (
 
 // Config selects the schema, the extras and the filters.
 type Config struct {
-	Schema        string // "default" or "ecs"
-	Raw           bool   // add the raw records
+	Schema string // "default" or "ecs"
+	Raw    bool   // add the raw records
+	// Full writes what the compact form leaves out because another field
+	// says it: ids equal to uid or gid, argument arrays beside a command
+	// line that splits back into them, target.first, event.time and
+	// msec, zero capability sets, ECS's command line beside EXECVE's
+	// arguments and auditd.summary_text beside message.
+	Full          bool
 	AncestryDepth int    // ancestors of the caller to report
 	Proc          bool   // read /proc for live process context
 	ProcRoot      string // default /proc
@@ -353,7 +359,8 @@ func (e *Enricher) data(m *Model) {
 		if !other && !(i == 0 && !m.Syscall.Valid) {
 			continue
 		}
-		d := DataRecord{Type: r.Type, Name: lowerTypeName(r), Other: other}
+		d := DataRecord{Type: r.Type, Name: lowerTypeName(r), Other: other,
+			Outcome: i == 0 && !m.Syscall.Valid && m.Msg.HasRes && m.Outcome != OutcomeUnknown}
 		if r.Type == parser.TypeSockaddr {
 			d.Socket = e.sockaddr(r)
 		}

@@ -14,9 +14,12 @@ import (
 
 // runDocs runs parser, correlator and enricher over lines and returns the
 // documents as decoded JSON, checking every line is one valid JSON object
-// with no raw control byte.
+// with no raw control byte. The documents are in the full form (every
+// field the decoding tests check); TestCompactIsASubset ties the compact
+// form to it.
 func runDocs(t testing.TB, lines [][]byte, cfg Config) []map[string]any {
 	t.Helper()
+	cfg.Full = true
 	e, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

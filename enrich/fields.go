@@ -282,6 +282,9 @@ func (e *Enricher) id(m *Model, r *parser.Record, idf idField) ID {
 	if !ok {
 		return ID{}
 	}
+	if n == -1 {
+		n = unsetID // OBJ_PID's oauid=-1 is SYSCALL's auid=4294967295
+	}
 	return ID{Set: true, N: n, Name: e.nameOf(m, r, idf, n)}
 }
 

@@ -181,11 +181,14 @@ type Msg struct {
 
 // DataRecord is one record decoded field by field.
 type DataRecord struct {
-	Type   uint16
-	Name   string // lower-case type name: the key under data
-	Other  bool   // not modelled elsewhere: written under data
-	Socket Socket // SOCKADDR
-	Fields []DataField
+	Type  uint16
+	Name  string // lower-case type name: the key under data
+	Other bool   // not modelled elsewhere: written under data
+	// Outcome: its res= is the event's event.outcome (the first record of
+	// a user-space event).
+	Outcome bool
+	Socket  Socket // SOCKADDR
+	Fields  []DataField
 	// Groups are the record's keys in the order they first appear, each
 	// with the fields that have it: a key a record repeats is one group of
 	// several (written as an array), so no document has a key twice.

@@ -1,6 +1,7 @@
 package enrich
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 	"strconv"
@@ -47,7 +48,7 @@ func (e *Enricher) summary(s []byte, m *Model) []byte {
 		s = append(s, "pid "...)
 		s = strconv.AppendInt(s, p.PID, 10)
 		if len(p.Argv) > 0 {
-			s = appendQuoted(append(s, ' '), p.Argv, 200)
+			s = appendQuoted(append(s, ' '), p.Argv, summaryArgv)
 		}
 		s = append(s, " ("...)
 		if len(p.Exe) > 0 {
@@ -65,21 +66,45 @@ func (e *Enricher) summary(s []byte, m *Model) []byte {
 			s = msgSummary(s, m)
 			break
 		}
-		s = e.actor(s, m, false)
+		// pid 32396 (parent 32353 bash, user root) executed "victimsvc 300" (/tmp/victimsvc)
+		// (the command line once: the process's PROCTITLE after an exec
+		// is the new program's.)
+		p := &m.Process
+		s = strconv.AppendInt(append(s, "pid "...), p.PID, 10)
+		s = append(s, " ("...)
+		if p.PPID > 0 {
+			s = strconv.AppendInt(append(s, "parent "...), p.PPID, 10)
+			if pp := m.Parent; pp != nil && pp.Comm != "" {
+				s = append(append(s, ' '), pp.Comm...)
+			}
+			s = append(s, ", "...)
+		}
+		s = e.appendUser(s, m)
+		s = e.appendWhere(s, p.Known)
+		s = append(s, ')')
 		if m.Outcome == OutcomeFailure {
 			s = append(s, " failed to execute "...)
 		} else {
 			s = append(s, " executed "...)
 		}
 		if a := m.Exec.Args; m.Exec.Valid && a.Len() > 0 {
-			for i := 0; i < a.Len() && i < 32; i++ {
+			s = append(s, '"')
+			start := len(s)
+			for i := 0; i < a.Len() && len(s)-start < summaryArgv; i++ {
 				if i > 0 {
 					s = append(s, ' ')
 				}
 				s = append(s, a.Arg(i)...)
 			}
-		} else if len(m.Process.Exe) > 0 {
-			s = append(s, m.Process.Exe...)
+			if len(s)-start > summaryArgv {
+				s = append(s[:start+summaryArgv], "..."...)
+			}
+			s = append(s, '"')
+			if len(p.Exe) > 0 && !bytes.Equal(p.Exe, a.Arg(0)) {
+				s = append(append(append(s, " ("...), p.Exe...), ')')
+			}
+		} else if len(p.Exe) > 0 {
+			s = append(s, p.Exe...)
 		}
 		s = failure(s, m)
 	case KindSyscall:
@@ -124,7 +149,7 @@ func (e *Enricher) actor(s []byte, m *Model, withParent bool) []byte {
 	s = strconv.AppendInt(s, p.PID, 10)
 	s = append(s, ' ')
 	if len(p.Title) > 0 && !p.TitleStale {
-		s = appendQuoted(s, p.Title, 200)
+		s = appendQuoted(s, p.Title, summaryArgv)
 	} else {
 		s = append(s, p.Comm...)
 	}
@@ -142,6 +167,15 @@ func (e *Enricher) actor(s []byte, m *Model, withParent bool) []byte {
 		}
 		s = append(s, ", "...)
 	}
+	s = e.appendUser(s, m)
+	s = e.appendWhere(s, p.Known)
+	return append(s, ')')
+}
+
+// appendUser appends "user root" (", login alice" when the login user
+// differs) of a syscall event's caller.
+func (e *Enricher) appendUser(s []byte, m *Model) []byte {
+	p := &m.Process
 	s = append(s, "user "...)
 	if m.Syscall.Valid {
 		if uid := p.IDs[IDUid]; uid.Set && len(uid.Name) > 0 {
@@ -154,8 +188,7 @@ func (e *Enricher) actor(s []byte, m *Model, withParent bool) []byte {
 			s = append(s, a.Name...)
 		}
 	}
-	s = e.appendWhere(s, p.Known)
-	return append(s, ')')
+	return s
 }
 
 // appendWhere appends where process p runs: ", unit nginx.service", and
@@ -186,6 +219,10 @@ func (e *Enricher) appendWhere(s []byte, p *Proc) []byte {
 	}
 	return s
 }
+
+// summaryArgv is how much of a command line a summary quotes (the
+// documents hold it whole).
+const summaryArgv = 100
 
 // appendQuoted appends a NUL separated argv as "a b c", cut after max
 // bytes with "...".
@@ -395,7 +432,7 @@ func msgSummary(s []byte, m *Model) []byte {
 		v   []byte
 		has bool
 	}{{"op", g.Op, g.HasOp}, {"acct", g.Acct, g.HasAcct}, {"res", g.Res, g.HasRes}, {"cmd", g.Cmd, g.HasCmd}} {
-		if k.has {
+		if k.has && !(k.key == "res" && m.Outcome == OutcomeSuccess) {
 			s = append(s, ' ')
 			s = append(s, k.key...)
 			s = append(s, '=')
@@ -414,7 +451,7 @@ func msgSummary(s []byte, m *Model) []byte {
 		}
 	} else if len(p.Title) > 0 {
 		s = append(s, ' ')
-		s = appendQuoted(s, p.Title, 200)
+		s = appendQuoted(s, p.Title, summaryArgv)
 	}
 	if len(p.Cwd) > 0 {
 		s = append(append(s, " in "...), p.Cwd...)

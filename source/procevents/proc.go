@@ -17,9 +17,9 @@ type procReader struct {
 	root int // the proc root, O_PATH
 	name [16]byte
 
-	stat, status, exe []byte
-	cmdline, cgroup   []byte // bound + 1, to see truncation
-	maxCmd, maxCg     int
+	stat, stat2, status, exe []byte
+	cmdline, cgroup          []byte // bound + 1, to see truncation
+	maxCmd, maxCg            int
 }
 
 // NUL-terminated names for openat.
@@ -39,6 +39,7 @@ func newProcReader(root string, maxCmd, maxCg int) (*procReader, error) {
 	return &procReader{
 		root:    fd,
 		stat:    make([]byte, 1024),
+		stat2:   make([]byte, 1024),
 		status:  make([]byte, 2048),
 		exe:     make([]byte, syscall.PathMax),
 		cmdline: make([]byte, maxCmd+1),
@@ -107,7 +108,31 @@ func (r *procReader) read(tgid int32, p *Proc) {
 		return
 	}
 	defer syscall.Syscall(syscall.SYS_CLOSE, uintptr(dir), 0, 0)
+	for try := 0; ; try++ {
+		// The parts must be of one program: an exec while they are read
+		// (sh -c '... exec prog') mixes the old program's command line
+		// with the new one's name. stat before and after: the same name
+		// and start time, or read again (once), or say which parts
+		// cannot be trusted.
+		var q Proc
+		n, e := readFile(dir, &nameStat[0], r.stat2)
+		before := e == 0 && parseStat(r.stat2[:n], &q)
+		r.readDir(dir, p)
+		if !before || p.Read&ProcStat == 0 || (q.StartTime == p.StartTime && string(q.Comm) == string(p.Comm)) {
+			return
+		}
+		if try == 1 {
+			p.Read &^= ProcCmdline | ProcExe
+			p.Missing |= ProcCmdline | ProcExe
+			p.Cmdline, p.Exe = nil, nil
+			return
+		}
+		*p = Proc{}
+	}
+}
 
+// readDir reads the parts of an open /proc/<tgid> into p.
+func (r *procReader) readDir(dir int, p *Proc) {
 	// cmdline and exe first: they go when the process exits, the
 	// others stay readable until it is reaped.
 	if n, e := readFile(dir, &nameCmdline[0], r.cmdline); e == 0 && n > 0 {
