@@ -169,6 +169,17 @@ func (e *Enricher) Model(ev *parser.Event) *Model {
 // Summary is the one-line summary of the last model.
 func (e *Enricher) Summary() []byte { return e.sum }
 
+// Summarize is Enrich without a document, for one-line output: it decodes
+// ev, counts it as emitted when it passes the filters and reports whether
+// it did; its line is Summary().
+func (e *Enricher) Summarize(ev *parser.Event) bool {
+	if e.Model(ev) == nil {
+		return false
+	}
+	e.stats.Emitted++
+	return true
+}
+
 // learn feeds the process table with the event's caller.
 func (e *Enricher) learn(m *Model) {
 	p := &m.Process

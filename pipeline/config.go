@@ -44,6 +44,10 @@ type Config struct {
 
 	// JSON selects JSON lines output (CLI) instead of Fluent Bit msgpack.
 	JSON bool
+	// Format is the CLI's output: "json", "text" (one line per event:
+	// local time, host, summary; it takes precedence over JSON) or "auto"
+	// (the CLI picks one).
+	Format string
 }
 
 // Type is the type of a key's value.
@@ -188,6 +192,9 @@ var Keys = []Key{
 	{Name: "drop_sigurg", Type: Bool, Default: "true", Scope: Both,
 		Help:  "drop tgkill/tkill with SIGURG (the Go runtime's preemption signal)",
 		field: func(c *Config) any { return &c.Enrich.DropSIGURG }},
+	{Name: "format", Type: Enum, Default: "auto", Scope: CLI, Values: []string{"auto", "json", "text"},
+		Help:  "output: `json` (one JSON document per line), `text` (one line per event: local time, host, summary) or `auto` (text when standard output is a terminal, else json)",
+		field: func(c *Config) any { return &c.Format }},
 	{Name: "queue_max_bytes", Type: Int, Default: "67108864", Scope: Plugin, Min: 64 << 10, Max: 1 << 34,
 		Help:  "bytes of encoded records waiting for Fluent Bit at most; the file source waits, the kernel source drops and counts",
 		field: func(c *Config) any { return &c.QueueMaxBytes }},

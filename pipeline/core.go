@@ -36,6 +36,7 @@ type core struct {
 	enc   []byte
 	out   func(enc []byte, ev *parser.Event)
 	stage *stage // nil: enrich on the loop's goroutine
+	text  textLine
 
 	lines, badLines atomic.Uint64
 	enrStats        atomic.Pointer[enrich.Stats] // published by the stage
@@ -61,6 +62,10 @@ func newCore(cfg Config, liveProc bool, out func(enc []byte, ev *parser.Event)) 
 // emit enriches, encodes and hands out one event (on the stage's
 // goroutine when there is one).
 func (c *core) emit(ev *parser.Event) {
+	if c.cfg.Format == "text" {
+		c.emitText(ev)
+		return
+	}
 	if !c.enr.Enrich(ev, &c.doc) {
 		return
 	}

@@ -397,7 +397,11 @@ func (l *Live) oobHeader(kind, action string) *encode.Document {
 
 func (l *Live) putOOB(d *encode.Document) {
 	var b []byte
-	if l.cfg.JSON {
+	if l.cfg.Format == "text" {
+		var t textLine
+		sum, _ := d.Lookup("summary") // already safe
+		b = append(append(t.head(nil, d.Sec, int(d.Nsec/1e6), nil, l.c.cfg.Enrich.Hostname), sum...), '\n')
+	} else if l.cfg.JSON {
 		b = append(d.AppendJSON(nil), '\n')
 	} else {
 		b = d.AppendFluentBit(nil)
