@@ -6,7 +6,9 @@
 // Every configuration key the CLI has is a flag of its type (--schema=ecs,
 // --raw, --include_keys=kill or --include-keys=kill ...). With no FILE it
 // reads standard input; with --sample it reads the bundled sample (the seed
-// kill event). Exit status: 0 ok, 1 input error, 2 bad option.
+// kill event). --format=text prints one line per event instead (the
+// default when standard output is a terminal). Exit status: 0 ok, 1 input
+// error, 2 bad option.
 package main
 
 import (
@@ -20,7 +22,9 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/whokilledit/linuxaudit/internal/sample"
 	"github.com/whokilledit/linuxaudit/pipeline"
@@ -38,7 +42,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	keys := keyFlags(fs)
 	useSample := fs.Bool("sample", false, "read the bundled sample log: the seed kill event (kill -9 from a script)")
 	stats := fs.Bool("stats", false, "print pipeline statistics as JSON on stderr at the end")
-	progress := fs.Bool("progress", isTerminal(stderr), "show progress on stderr (default: when stderr is a terminal)")
+	progress := fs.Bool("progress", isTerminal(stderr) && !isTerminal(stdout), "show progress on stderr (default: when stderr is a terminal and stdout is not)")
 	showVersion := fs.Bool("version", false, "print the version")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: linuxaudit [flags] [FILE ...]   (FILE may be - for stdin, or .gz)\n")
@@ -62,7 +66,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if cfg.Proc == "auto" {
 		cfg.Proc = "false" // old logs: /proc describes other processes now
 	}
-	cfg.JSON = true
+	if cfg.Format == "auto" {
+		cfg.Format = "json"
+		if isTerminal(stdout) {
+			cfg.Format = "text"
+		}
+	}
+	cfg.JSON = cfg.Format == "json"
+	if cfg.Format == "text" {
+		cfg.Enrich.Schema = "default" // same summary, without ECS's coalescing
+	}
 	b, err := pipeline.NewBatch(cfg, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "linuxaudit: %v\n", err)
@@ -168,11 +181,21 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// isTerminal reports whether w is a terminal (a tty: TCGETS works; not
+// merely a character device, which /dev/null is too).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	c, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var errno syscall.Errno
+	c.Control(func(fd uintptr) {
+		var t syscall.Termios
+		_, _, errno = syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TCGETS, uintptr(unsafe.Pointer(&t)))
+	})
+	return errno == 0
 }
