@@ -34,6 +34,9 @@ type Config struct {
 	Procs Processes
 	Names Names
 
+	// Search: the CLI's ausearch-like selection (filter.go).
+	Search Search
+
 	IncludeTypes, ExcludeTypes       []string
 	IncludeKeys, ExcludeKeys         []string
 	IncludeSyscalls, ExcludeSyscalls []string
@@ -51,6 +54,7 @@ type Stats struct {
 	BySyscall  uint64 `json:"filtered_syscall"`
 	BySignal   uint64 `json:"filtered_signal"`
 	SIGURG     uint64 `json:"filtered_sigurg"`
+	BySearch   uint64 `json:"filtered_search"`
 	Incomplete uint64 `json:"incomplete"`
 	Processes  int    `json:"processes"`
 }
@@ -153,12 +157,20 @@ func (e *Enricher) Model(ev *parser.Event) *Model {
 		e.stats.Filtered++
 		return nil
 	}
+	e.classify(m)
+	if !e.searchClassified(m) {
+		e.stats.Filtered++
+		return nil
+	}
+	e.data(m)
+	e.resolve(m)
+	if !e.searchResolved(m) {
+		e.stats.Filtered++
+		return nil
+	}
 	if !ev.Reason.Complete() {
 		e.stats.Incomplete++
 	}
-	e.classify(m)
-	e.data(m)
-	e.resolve(m)
 	if e.ecs {
 		e.coalesce(m)
 	}
