@@ -61,15 +61,25 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// TestSeedTextLine runs the built CLI as a person would, in UTC.
+// TestSeedTextLine runs the built CLI as a person would, in UTC: who
+// killed pid 7677 in the bundled sample? Nobody killed 7678.
 func TestSeedTextLine(t *testing.T) {
-	cmd := exec.Command(binary(t), "--format=text", "--sample")
-	cmd.Env = append(os.Environ(), "TZ=UTC")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil || string(out) != seedLine {
-		t.Fatalf("%v: %q (stderr %q), want %q", err, out, stderr.String(), seedLine)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--target-pid", "7677", "--format=text", "--sample"}, seedLine},
+		{[]string{"--format=text", "--sample"}, seedLine},
+		{[]string{"--target-pid", "7678", "--format=text", "--sample"}, ""},
+	} {
+		cmd := exec.Command(binary(t), c.args...)
+		cmd.Env = append(os.Environ(), "TZ=UTC")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil || string(out) != c.want || stderr.Len() != 0 {
+			t.Errorf("linuxaudit %s: %v: %q (stderr %q), want %q", strings.Join(c.args, " "), err, out, stderr.String(), c.want)
+		}
 	}
 }
 

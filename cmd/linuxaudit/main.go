@@ -32,6 +32,9 @@ import (
 
 var version = "dev"
 
+// now is the clock of relative times (--since=today); tests replace it.
+var now = time.Now
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
@@ -48,7 +51,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "usage: linuxaudit [flags] [FILE ...]   (FILE may be - for stdin, or .gz)\n")
 		printDefaults(fs, stderr)
 	}
-	if err := fs.Parse(gnuSpellings(fs, args)); err != nil {
+	if err := fs.Parse(joinDateTime(gnuSpellings(fs, args))); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
@@ -58,13 +61,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "linuxaudit", version)
 		return 0
 	}
-	cfg, err := pipeline.Parse(keys)
+	cfg, err := pipeline.ParseAt(keys, now())
 	if err != nil {
 		fmt.Fprintf(stderr, "linuxaudit: %v\n", err)
 		return 2
 	}
 	if cfg.Proc == "auto" {
 		cfg.Proc = "false" // old logs: /proc describes other processes now
+	}
+	if len(cfg.Enrich.Search.Units) > 0 && cfg.Proc != "true" {
+		fmt.Fprintf(stderr, "linuxaudit: warning: --unit needs process context, which old logs do not have: it matches with --follow or --kernel\n")
 	}
 	if cfg.Format == "auto" {
 		cfg.Format = "json"
