@@ -19,9 +19,10 @@ plugin:
 cli:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/linuxaudit ./cmd/linuxaudit
 
-## run: the CLI on the bundled sample (the seed kill event)
+## run: the CLI on the bundled sample (the seed kill event), as a line and as JSON
 run: cli
-	./bin/linuxaudit --sample
+	./bin/linuxaudit --sample --format=text
+	./bin/linuxaudit --sample --format=json
 
 ## test: every test; the real-kernel ones need root and skip (saying so) otherwise
 test:
