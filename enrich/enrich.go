@@ -34,7 +34,8 @@ type Config struct {
 	Procs Processes
 	Names Names
 
-	// Search: the CLI's ausearch-like selection (filter.go).
+	// Search: ausearch-like selection (filter.go), the CLI's search flags;
+	// kind, success and unit are plugin properties too.
 	Search Search
 
 	IncludeTypes, ExcludeTypes       []string

@@ -98,3 +98,20 @@ func TestTextHostAndTime(t *testing.T) {
 		t.Errorf("node=: %q", out)
 	}
 }
+
+// TestTextOutOfBand: a record the live pipeline makes itself (the
+// kernel's loss) is a line too, with this host's name.
+func TestTextOutOfBand(t *testing.T) {
+	c := &core{cfg: Default()}
+	c.cfg.Enrich.Hostname = "web1"
+	l := &Live{cfg: Config{Format: "text"}, q: newQueue(1 << 20), c: c}
+	before := time.Now().Truncate(time.Millisecond)
+	l.lossRecord(3, 10)
+	b, n := l.q.take(1 << 20)
+	line := string(b)
+	at, err := time.ParseInLocation("2006-01-02 15:04:05.000", line[:min(23, len(line))], time.Local)
+	if n != 1 || err != nil || at.Before(before) || time.Since(at) > time.Minute ||
+		line[23:] != " web1 the kernel lost 3 audit events (10 since start)\n" {
+		t.Errorf("%d entries: %q (%v)", n, line, err)
+	}
+}
