@@ -399,8 +399,7 @@ func (l *Live) putOOB(d *encode.Document) {
 	var b []byte
 	if l.cfg.Format == "text" {
 		var t textLine
-		sum, _ := d.Lookup("summary") // already safe
-		b = append(append(t.head(nil, d.Sec, int(d.Nsec/1e6), nil, l.c.cfg.Enrich.Hostname), sum...), '\n')
+		b = t.appendDoc(nil, d, l.c.cfg.Enrich.Hostname)
 	} else if l.cfg.JSON {
 		b = append(d.AppendJSON(nil), '\n')
 	} else {

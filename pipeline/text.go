@@ -53,3 +53,12 @@ func (c *core) emitText(ev *parser.Event) {
 	c.enc = append(encode.AppendSafe(c.enc, c.enr.Summary()), '\n')
 	c.out(c.enc, ev)
 }
+
+// appendDoc appends the line of a document the pipeline built itself
+// (loss, stats, any record made outside the enricher's model): its time,
+// the host, its summary (already safe).
+func (t *textLine) appendDoc(dst []byte, d *encode.Document, host string) []byte {
+	sum, _ := d.Lookup("summary")
+	dst = t.head(dst, d.Sec, int(d.Nsec/1e6), nil, host)
+	return append(append(dst, sum...), '\n')
+}
