@@ -32,9 +32,10 @@ dist:
 glibc-check: build
 	GLIBC_MAX="$(GLIBC_MAX)" ./scripts/glibc-check.sh bin/linux_audit.so bin/linuxaudit
 
-## run: the CLI on the bundled sample (the seed kill event)
+## run: the CLI on the bundled sample (the seed kill event), as a line and as JSON
 run: cli
-	./bin/linuxaudit --sample
+	./bin/linuxaudit --sample --format=text
+	./bin/linuxaudit --sample --format=json
 
 ## test: every test; the real-kernel ones need root and skip (saying so) otherwise
 test:

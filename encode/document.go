@@ -376,6 +376,37 @@ func needsEscape(r rune) bool {
 	return false
 }
 
+// AppendSafe appends s to dst with the escaping Document applies to every
+// string (see Document): for text outside a document, such as the CLI's
+// one-line output, so that it is exactly the string the JSON carries.
+func AppendSafe[S string | []byte](dst []byte, s S) []byte {
+	dst, _ = appendSafe(dst, s)
+	return dst
+}
+
+// Lookup returns the string stored under key at the top level of the
+// document (already made safe), or false when there is none.
+func (d *Document) Lookup(key string) ([]byte, bool) {
+	if len(d.nodes) == 0 {
+		return nil, false
+	}
+	for j, c := 1, int32(0); c < d.nodes[0].n && j < len(d.nodes); c++ {
+		n := &d.nodes[j]
+		if n.key == key && n.kind == kString {
+			return d.buf[n.off : n.off+n.n], true
+		}
+		if n.kind == kObject || n.kind == kArray {
+			if n.close == 0 {
+				return nil, false // still open: nothing after it yet
+			}
+			j = int(n.close)
+			continue
+		}
+		j++
+	}
+	return nil, false
+}
+
 // appendSafe appends s with the escaping described on Document. plain
 // reports that the result holds no '"' or '\\' (JSON can copy it as is).
 func appendSafe[S string | []byte](dst []byte, s S) ([]byte, bool) {

@@ -150,3 +150,28 @@ func TestFields(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
 	}
 }
+
+// TestAppendSafeAndLookup: text outside a document is escaped exactly as
+// a document stores it, and Lookup finds top-level strings past nested
+// objects and arrays.
+func TestAppendSafeAndLookup(t *testing.T) {
+	in := "back\\slash \"q\" \x1b[31m\n\u202e é \xff"
+	got := string(AppendSafe([]byte("> "), []byte(in)))
+	if want := `> back\\slash "q" \x1b[31m\x0a\u202e é \xff`; got != want {
+		t.Errorf("AppendSafe: %s, want %s", got, want)
+	}
+	var d Document
+	sample(&d)
+	d.Str("summary", in)
+	if v, ok := d.Lookup("summary"); !ok || string(v) != got[2:] {
+		t.Errorf("Lookup(summary) = %q %v, want %q", v, ok, got[2:])
+	}
+	if v, ok := d.Lookup("a"); !ok || !strings.HasPrefix(string(v), `back\\slash`) {
+		t.Errorf("Lookup(a) = %q %v", v, ok)
+	}
+	for _, k := range []string{"t", "arr", "o", "nope"} {
+		if v, ok := d.Lookup(k); ok {
+			t.Errorf("Lookup(%s) = %q, want none (nested or not a string)", k, v)
+		}
+	}
+}

@@ -41,6 +41,10 @@ type Config struct {
 	Procs Processes
 	Names Names
 
+	// Search: ausearch-like selection (filter.go), the CLI's search flags;
+	// kind, success and unit are plugin properties too.
+	Search Search
+
 	IncludeTypes, ExcludeTypes       []string
 	IncludeKeys, ExcludeKeys         []string
 	IncludeSyscalls, ExcludeSyscalls []string
@@ -69,6 +73,7 @@ type Stats struct {
 	BySyscall  uint64     `json:"filtered_syscall"`
 	BySignal   uint64     `json:"filtered_signal"`
 	SIGURG     uint64     `json:"filtered_sigurg"`
+	BySearch   uint64     `json:"filtered_search"`
 	Incomplete uint64     `json:"incomplete"`
 	Processes  int        `json:"processes"`
 	Deaths     DeathStats `json:"deaths"`
@@ -184,17 +189,25 @@ func (e *Enricher) Model(ev *parser.Event) *Model {
 		e.stats.Filtered++
 		return nil
 	}
-	if !ev.Reason.Complete() {
-		e.stats.Incomplete++
-	}
 	e.classify(m)
+	if !e.searchClassified(m) {
+		e.stats.Filtered++
+		return nil
+	}
 	e.data(m)
 	e.resolve(m)
-	switch m.Kind {
+	switch m.Kind { // causes of deaths to come, searched for or not
 	case KindKill:
 		e.noteKill(m)
 	case KindAnomaly:
 		e.noteCrash(m)
+	}
+	if !e.searchResolved(m) {
+		e.stats.Filtered++
+		return nil
+	}
+	if !ev.Reason.Complete() {
+		e.stats.Incomplete++
 	}
 	if e.ecs {
 		e.coalesce(m)
@@ -205,6 +218,17 @@ func (e *Enricher) Model(ev *parser.Event) *Model {
 
 // Summary is the one-line summary of the last model.
 func (e *Enricher) Summary() []byte { return e.sum }
+
+// Summarize is Enrich without a document, for one-line output: it decodes
+// ev, counts it as emitted when it passes the filters and reports whether
+// it did; its line is Summary().
+func (e *Enricher) Summarize(ev *parser.Event) bool {
+	if e.Model(ev) == nil {
+		return false
+	}
+	e.stats.Emitted++
+	return true
+}
 
 // learn feeds the process table with the event's caller.
 func (e *Enricher) learn(m *Model) {

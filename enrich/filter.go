@@ -1,6 +1,11 @@
 package enrich
 
 import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
 	"github.com/whokilledit/linuxaudit/parser"
 )
 
@@ -11,6 +16,148 @@ type filters struct {
 	inclSys, exclSys     map[string]bool
 	inclSig, exclSig     map[int64]bool
 	dropSIGURG           bool
+	search               search
+}
+
+// Search selects events as ausearch's options do (the CLI's --since,
+// --until, --pid, --target-pid, --unit, --key, --kind, --syscall,
+// --success): every criterion given must match, and a list matches when
+// any of its items does. The criteria the records answer are checked
+// with the include/exclude filters, before anything else is decoded;
+// kind and success once the event is classified; unit once the process
+// table has been asked. A filtered event still feeds the process table.
+type Search struct {
+	// Since and Until bound the event time in whole seconds, both
+	// included, as ausearch's -ts and -te (zero: unbounded).
+	Since, Until time.Time
+	PIDs         []string // the caller's pid (ausearch -p)
+	TargetPIDs   []string // a pid a signal reached (OBJ_PID), or a kill's pid argument
+	Units        []string // the systemd unit of the caller or of a target ("nginx" is nginx.service)
+	Keys         []string // an audit key (ausearch -k)
+	Kinds        []string // event.kind: kill, file, exec...
+	Syscalls     []string // the syscall's name (ausearch -sc); events without one do not match
+	Success      string   // "yes" or "no" (ausearch -sv); "" or "any": either
+}
+
+// search is a Search resolved.
+type search struct {
+	on           bool
+	since, until int64
+	pids, tpids  map[int64]bool
+	units        map[string]bool
+	keys         map[string]bool
+	kinds        map[Kind]bool
+	syscalls     map[string]bool
+	success      Outcome // OutcomeUnknown: either
+}
+
+func newSearch(s Search) (search, error) {
+	r := search{since: math.MinInt64, until: math.MaxInt64}
+	if !s.Since.IsZero() {
+		r.since, r.on = s.Since.Unix(), true
+	}
+	if !s.Until.IsZero() {
+		r.until, r.on = s.Until.Unix(), true
+	}
+	var err error
+	if r.pids, err = set("pid", s.PIDs, CheckPID, pidNumber); err != nil {
+		return r, err
+	}
+	if r.tpids, err = set("target_pid", s.TargetPIDs, CheckPID, pidNumber); err != nil {
+		return r, err
+	}
+	if r.units, err = set("unit", s.Units, CheckUnit, UnitName); err != nil {
+		return r, err
+	}
+	if r.keys, err = set("key", s.Keys, CheckKey, same); err != nil {
+		return r, err
+	}
+	if r.kinds, err = set("kind", s.Kinds, CheckKind, kindOf); err != nil {
+		return r, err
+	}
+	if r.syscalls, err = set("syscall", s.Syscalls, CheckSyscall, same); err != nil {
+		return r, err
+	}
+	switch s.Success {
+	case "", "any":
+	case "yes":
+		r.success = OutcomeSuccess
+	case "no":
+		r.success = OutcomeFailure
+	default:
+		return r, cfgErr("success", s.Success, "accepted: any, yes, no")
+	}
+	r.on = r.on || r.pids != nil || r.tpids != nil || r.units != nil || r.keys != nil ||
+		r.kinds != nil || r.syscalls != nil || r.success != OutcomeUnknown
+	return r, nil
+}
+
+func pidNumber(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+func kindOf(s string) Kind {
+	for k := range kinds {
+		if kinds[k].name == s {
+			return Kind(k)
+		}
+	}
+	return KindOther
+}
+
+// CheckPID accepts a process id (a positive number).
+func CheckPID(s string) error {
+	if n, err := strconv.ParseInt(s, 10, 32); err != nil || n <= 0 {
+		return checkError("expected a process id (a positive number)")
+	}
+	return nil
+}
+
+// CheckKey accepts an audit key: at most 256 bytes (the kernel's
+// AUDIT_MAX_KEY_LEN), no control characters.
+func CheckKey(s string) error {
+	if len(s) > 256 || strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return checkError("expected an audit key (at most 256 bytes, no control characters)")
+	}
+	return nil
+}
+
+// CheckKind accepts a kind of event (event.kind of the default schema).
+func CheckKind(s string) error {
+	for k := range kinds {
+		if kinds[k].name == s {
+			return nil
+		}
+	}
+	names := make([]string, 0, len(kinds))
+	for k := range kinds {
+		names = append(names, kinds[k].name)
+	}
+	return checkError("accepted: " + strings.Join(names, ", "))
+}
+
+// CheckUnit accepts a systemd unit name (nginx.service, or nginx for
+// nginx.service).
+func CheckUnit(s string) error {
+	if strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == '/' || r == 0x7f }) {
+		return checkError("expected a systemd unit name (nginx.service, or nginx)")
+	}
+	return nil
+}
+
+// unitSuffixes are the unit types a process can run in (cgroupPath).
+var unitSuffixes = []string{".service", ".scope", ".socket", ".timer", ".mount", ".swap", ".path", ".slice"}
+
+// UnitName is the unit a --unit value names: as given with a type
+// suffix, else NAME.service (as systemctl reads it).
+func UnitName(s string) string {
+	for _, suf := range unitSuffixes {
+		if strings.HasSuffix(s, suf) && len(s) > len(suf) {
+			return s
+		}
+	}
+	return s + ".service"
 }
 
 func newFilters(cfg Config) (filters, error) {
@@ -34,6 +181,9 @@ func newFilters(cfg Config) (filters, error) {
 		return f, err
 	}
 	if f.exclSig, err = set("exclude_signals", cfg.ExcludeSignals, CheckSignal, sigNumber); err != nil {
+		return f, err
+	}
+	if f.search, err = newSearch(cfg.Search); err != nil {
 		return f, err
 	}
 	return f, nil
@@ -151,5 +301,88 @@ func (e *Enricher) pass(m *Model) bool {
 		e.stats.BySignal++
 		return false
 	}
+	if f.search.on && !f.search.records(m) {
+		e.stats.BySearch++
+		return false
+	}
 	return true
+}
+
+// records checks the criteria the records answer (pass: before anything
+// but the extraction).
+func (s *search) records(m *Model) bool {
+	if ev := m.Event; ev.Sec < s.since || ev.Sec > s.until {
+		return false
+	}
+	if s.pids != nil && !s.pids[m.Process.PID] {
+		return false
+	}
+	if s.tpids != nil && !s.reached(&m.Target) {
+		return false
+	}
+	if s.keys != nil {
+		in := false
+		for _, k := range m.Keys {
+			if s.keys[string(k)] {
+				in = true
+				break
+			}
+		}
+		if !in {
+			return false
+		}
+	}
+	if s.syscalls != nil && !(m.Syscall.Valid && (s.syscalls[m.Syscall.Name] || (m.Syscall.Call != "" && s.syscalls[m.Syscall.Call]))) {
+		return false
+	}
+	return true
+}
+
+// reached reports whether a signal reached one of the target pids: an
+// OBJ_PID names it, or the pid argument of a kill of one process or
+// thread does (a failed kill, ESRCH, has no OBJ_PID).
+func (s *search) reached(t *Target) bool {
+	for i := range t.Processes {
+		if s.tpids[t.Processes[i].PID] {
+			return true
+		}
+	}
+	return t.HasPidArg && (t.Scope == ScopeProcess || t.Scope == ScopeThread) && s.tpids[t.PidArg]
+}
+
+// searchClassified applies the criteria the classification answers (kind,
+// success), and counts what they drop.
+func (e *Enricher) searchClassified(m *Model) bool {
+	s := &e.f.search
+	if !s.on {
+		return true
+	}
+	if (s.kinds != nil && !s.kinds[m.Kind]) || (s.success != OutcomeUnknown && m.Outcome != s.success) {
+		e.stats.BySearch++
+		return false
+	}
+	return true
+}
+
+// searchResolved applies the criterion the process table answers: the
+// unit of the caller or of a target.
+func (e *Enricher) searchResolved(m *Model) bool {
+	s := &e.f.search
+	if s.units == nil {
+		return true
+	}
+	if p := m.Process.Known; p != nil && s.units[p.Unit] {
+		return true
+	}
+	t := &m.Target
+	for i := range t.Processes {
+		if p := t.Processes[i].Known; p != nil && s.units[p.Unit] {
+			return true
+		}
+	}
+	if p := t.ArgProc; p != nil && s.units[p.Unit] {
+		return true
+	}
+	e.stats.BySearch++
+	return false
 }

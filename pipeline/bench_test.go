@@ -16,17 +16,22 @@ func BenchmarkBatch(b *testing.B) {
 		file   string
 		schema string
 		json   bool
+		text   bool
 	}{
-		{"enriched/default/json", corpus.Enriched, "default", true},
-		{"enriched/ecs/json", corpus.Enriched, "ecs", true},
-		{"enriched/default/msgpack", corpus.Enriched, "default", false},
-		{"noderaw/default/json", corpus.NodeRaw, "default", true},
+		{"enriched/default/json", corpus.Enriched, "default", true, false},
+		{"enriched/ecs/json", corpus.Enriched, "ecs", true, false},
+		{"enriched/default/msgpack", corpus.Enriched, "default", false, false},
+		{"enriched/text", corpus.Enriched, "default", false, true},
+		{"noderaw/default/json", corpus.NodeRaw, "default", true, false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			data := corpus.Repeat(bc.file, 4)
 			lines := bytes.Count(data, []byte{'\n'})
 			cfg := Default()
 			cfg.Enrich.Schema, cfg.JSON, cfg.Proc = bc.schema, bc.json, "false"
+			if bc.text {
+				cfg.Format = "text"
+			}
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			b.ResetTimer()

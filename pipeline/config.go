@@ -47,6 +47,12 @@ type Config struct {
 
 	// JSON selects JSON lines output (CLI) instead of Fluent Bit msgpack.
 	JSON bool
+	// Format is the CLI's output: "json", "text" (one line per event:
+	// local time, host, summary; it takes precedence over JSON) or "auto"
+	// (the CLI picks one).
+	Format string
+
+	now time.Time // what relative times (since=today) are relative to
 }
 
 // Type is the type of a key's value.
@@ -59,10 +65,12 @@ const (
 	Enum
 	Duration
 	List
-	Uint32 // optional: unset unless given
+	Uint32  // optional: unset unless given
+	Time    // an instant as ausearch -ts reads it (see parseWhen); zero unless given
+	EndTime // the same, read as ausearch -te does
 )
 
-var typeNames = [...]string{String: "string", Bool: "bool", Int: "int", Enum: "string", Duration: "duration", List: "list", Uint32: "uint"}
+var typeNames = [...]string{String: "string", Bool: "bool", Int: "int", Enum: "string", Duration: "duration", List: "list", Uint32: "uint", Time: "time", EndTime: "time"}
 
 func (t Type) String() string { return typeNames[t] }
 
@@ -104,7 +112,7 @@ type Key struct {
 	// Check validates each item of a List, or a String's value.
 	Check func(string) error
 	// field points at the Config field the key sets: *string, *bool, *int,
-	// *time.Duration, *[]string or **uint32, per Type.
+	// *time.Duration, *[]string, **uint32 or *time.Time, per Type.
 	field func(*Config) any
 }
 
@@ -218,6 +226,36 @@ var Keys = []Key{
 	{Name: "drop_sigurg", Type: Bool, Default: "true", Scope: Both,
 		Help:  "drop tgkill/tkill with SIGURG (the Go runtime's preemption signal)",
 		field: func(c *Config) any { return &c.Enrich.DropSIGURG }},
+	{Name: "since", Type: Time, Scope: CLI,
+		Help:  "only events at or after this time, as `ausearch -ts` reads it: `recent` (10 minutes ago), `now`, `boot`, `today`, `yesterday`, `this-week`, `week-ago`, `this-month`, `this-year`, a date `MM/DD/YYYY` (or `MM/DD/YY`, `YYYY-MM-DD`) and an optional time `HH:MM[:SS]` (midnight without one), a time alone (today's), or ISO 8601 `2026-11-27T01:24:00` (local time unless it ends in `Z` or `+01:00`)",
+		field: func(c *Config) any { return &c.Enrich.Search.Since }},
+	{Name: "until", Type: EndTime, Scope: CLI,
+		Help:  "only events at or before this time; the forms of `since`, read as `ausearch -te` does: a date without a time is that date at the current time of day, `today` is now",
+		field: func(c *Config) any { return &c.Enrich.Search.Until }},
+	{Name: "pid", Type: List, Scope: CLI, Check: enrich.CheckPID,
+		Help:  "only events whose caller has one of these pids",
+		field: func(c *Config) any { return &c.Enrich.Search.PIDs }},
+	{Name: "target_pid", Type: List, Scope: CLI, Check: enrich.CheckPID,
+		Help:  "only events that sent a signal to one of these pids: a target of the signal (OBJ_PID), or the pid argument of a kill that reached nobody (ESRCH)",
+		field: func(c *Config) any { return &c.Enrich.Search.TargetPIDs }},
+	{Name: "unit", Type: List, Scope: Both, Check: enrich.CheckUnit,
+		Help:  "only events whose caller or a target runs in one of these systemd units (`nginx` is nginx.service); needs process context (`proc`: live sources, not old logs)",
+		field: func(c *Config) any { return &c.Enrich.Search.Units }},
+	{Name: "key", Type: List, Scope: CLI, Check: enrich.CheckKey,
+		Help:  "only events with one of these audit keys (as `ausearch -k`; combines with include_keys)",
+		field: func(c *Config) any { return &c.Enrich.Search.Keys }},
+	{Name: "kind", Type: List, Scope: Both, Check: enrich.CheckKind,
+		Help:  "only events of one of these kinds (event.kind: kill, file, exec, syscall, user, config, daemon, service, anomaly, other)",
+		field: func(c *Config) any { return &c.Enrich.Search.Kinds }},
+	{Name: "syscall", Type: List, Scope: CLI, Check: enrich.CheckSyscall,
+		Help:  "only events of one of these syscalls (as `ausearch -sc`: events without a syscall do not match, unlike include_syscalls)",
+		field: func(c *Config) any { return &c.Enrich.Search.Syscalls }},
+	{Name: "success", Type: Enum, Default: "any", Scope: Both, Values: []string{"any", "yes", "no"},
+		Help:  "only events that succeeded (`yes`) or failed (`no`): the syscall's success, or a user-space record's res= (as `ausearch -sv`); `any`: both",
+		field: func(c *Config) any { return &c.Enrich.Search.Success }},
+	{Name: "format", Type: Enum, Default: "auto", Scope: CLI, Values: []string{"auto", "json", "text"},
+		Help:  "output: `json` (one JSON document per line), `text` (one line per event: local time, host, summary) or `auto` (text when standard output is a terminal, else json)",
+		field: func(c *Config) any { return &c.Format }},
 	{Name: "queue_max_bytes", Type: Int, Default: "67108864", Scope: Plugin, Min: 64 << 10, Max: 1 << 34,
 		Help:  "bytes of encoded records waiting for Fluent Bit at most; the file source waits, the kernel source drops and counts",
 		field: func(c *Config) any { return &c.QueueMaxBytes }},
@@ -246,7 +284,13 @@ func (e *ConfigError) Error() string {
 // value is checked here, before anything is opened or touched; the first
 // bad one is reported as a *ConfigError naming the key.
 func Parse(get func(key string) (string, bool)) (Config, error) {
-	var c Config
+	return ParseAt(get, time.Now())
+}
+
+// ParseAt is Parse with relative times (since=today) relative to now, and
+// dates read in now's location.
+func ParseAt(get func(key string) (string, bool), now time.Time) (Config, error) {
+	c := Config{now: now}
 	for i := range Keys {
 		k := &Keys[i]
 		v := k.Default
@@ -338,6 +382,15 @@ func (k *Key) set(c *Config, v string) error {
 		}
 		u := uint32(n)
 		*p = &u
+	case *time.Time:
+		if v == "" {
+			return nil
+		}
+		t, err := parseWhen(v, c.now, k.Type == EndTime)
+		if err != nil {
+			return err
+		}
+		*p = t
 	default:
 		panic("pipeline: key " + k.Name + " has a field of an unknown type")
 	}

@@ -36,6 +36,7 @@ type core struct {
 	enc   []byte
 	out   func(enc []byte, ev *parser.Event)
 	stage *stage // nil: enrich on the loop's goroutine
+	text  textLine
 
 	// Deaths that are not audit events (enrich.Pending): side hands out
 	// their documents; life feeds process events and OOM kills when live;
@@ -85,6 +86,10 @@ func newCore(cfg Config, liveProc bool, x ends) (*core, error) {
 // goroutine when there is one).
 func (c *core) emit(ev *parser.Event) {
 	c.absorb(ev)
+	if c.cfg.Format == "text" {
+		c.emitText(ev)
+		return
+	}
 	if !c.enr.Enrich(ev, &c.doc) {
 		return
 	}
@@ -93,6 +98,10 @@ func (c *core) emit(ev *parser.Event) {
 }
 
 func (c *core) encode() {
+	if c.cfg.Format == "text" {
+		c.enc = c.text.appendDoc(c.enc[:0], &c.doc, c.cfg.Enrich.Hostname)
+		return
+	}
 	if c.cfg.JSON {
 		c.enc = append(c.doc.AppendJSON(c.enc[:0]), '\n')
 	} else {

@@ -430,7 +430,10 @@ func (l *Live) oobHeader(kind, action string) *encode.Document {
 
 func (l *Live) putOOB(d *encode.Document) {
 	var b []byte
-	if l.cfg.JSON {
+	if l.cfg.Format == "text" {
+		var t textLine
+		b = t.appendDoc(nil, d, l.c.cfg.Enrich.Hostname)
+	} else if l.cfg.JSON {
 		b = append(d.AppendJSON(nil), '\n')
 	} else {
 		b = d.AppendFluentBit(nil)

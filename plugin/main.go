@@ -228,6 +228,11 @@ func FLBPluginInit(plugin unsafe.Pointer) C.int {
 		return C.GoString(v), true
 	}
 	logTo(api, ins, flbLogInfo, "["+pluginName+"] version "+version)
+	for _, k := range pipeline.Keys {
+		if _, set := get(k.Name); set && k.Scope&pipeline.Plugin == 0 {
+			return fail(fmt.Sprintf("key %q is a flag of the linuxaudit command, not a property of this plugin", k.Name))
+		}
+	}
 	cfg, err := pipeline.Parse(get)
 	if err != nil {
 		return fail(err.Error())

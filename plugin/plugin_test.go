@@ -321,6 +321,9 @@ func TestBadConfig(t *testing.T) {
 		{"event_timeout=soon", "event_timeout"},
 		{"read_from_head=maybe", "read_from_head"},
 		{"buffer_max_size=10", "buffer_max_size"},
+		{"kind=kills", "kind"},
+		{"format=text", "format"}, // the CLI's keys are no properties
+		{"since=today", "since"},
 	} {
 		t.Run(tc.prop, func(t *testing.T) {
 			r := runHost(t, "SO", "-i", "linux_audit", "-p", tc.prop, "-p", "path=/nonexistent")
@@ -340,6 +343,35 @@ func TestBadConfig(t *testing.T) {
 				t.Errorf("no version line\n%s", r.stderr)
 			}
 		})
+	}
+}
+
+// TestSearchProperties: the search keys of both front ends (kind,
+// success, unit) select the plugin's records too.
+func TestSearchProperties(t *testing.T) {
+	requireFileSource(t)
+	dir := t.TempDir()
+	p, err := corpus.WriteFile(dir, corpus.Kills)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		props []string
+		want  int
+	}{
+		{[]string{"kind=kill", "success=no"}, 2}, // the EPERM and ESRCH kills
+		{[]string{"kind=file,exec"}, 0},
+		{[]string{"success=yes"}, 20},
+	} {
+		args := []string{"-interval-ms", "100", "-idle", "4", "-t", "60", "SO", "-i", "linux_audit", "-p", "path=" + p, "-p", "read_from_head=true", "-p", "proc=false"}
+		for _, pr := range tc.props {
+			args = append(args, "-p", pr)
+		}
+		r := runHost(t, args...)
+		requireClean(t, r)
+		if recs := r.records(t); len(recs) != tc.want {
+			t.Errorf("%v: %d records, want %d", tc.props, len(recs), tc.want)
+		}
 	}
 }
 

@@ -115,6 +115,56 @@ func gnuSpellings(fs *flag.FlagSet, args []string) []string {
 	return out
 }
 
+// joinDateTime joins a date and a time given as two arguments, as
+// ausearch takes them (--since 11/27/2026 01:24:00), into the one value
+// of --since or --until.
+func joinDateTime(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		out = append(out, a)
+		if a == "--" {
+			return append(out, args[i+1:]...)
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || (name != "since" && name != "until") {
+			continue
+		}
+		if !hasVal {
+			if i+1 >= len(args) {
+				continue
+			}
+			i++
+			val = args[i]
+			out = append(out, val)
+		}
+		if i+1 < len(args) && !isClock(val) && !strings.Contains(val, " ") && isClock(args[i+1]) {
+			i++
+			out[len(out)-1] += " " + args[i]
+		}
+	}
+	return out
+}
+
+// isClock reports a time of day as ausearch takes it: HH:MM or HH:MM:SS.
+func isClock(s string) bool {
+	p := strings.Split(s, ":")
+	if len(p) < 2 || len(p) > 3 {
+		return false
+	}
+	for i, n := range p {
+		if len(n) < 1 || len(n) > 2 || (i > 0 && len(n) != 2) {
+			return false
+		}
+		for _, c := range n {
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // printDefaults writes the flags in Go's usual form ("-name type", the
 // usage, the default), with the type of every key's value.
 func printDefaults(fs *flag.FlagSet, w io.Writer) {

@@ -6,13 +6,18 @@
 // Every configuration key the CLI has is a flag of its type (--schema=ecs,
 // --raw, --include_keys=kill or --include-keys=kill ...). With no FILE it
 // reads standard input; with --sample it reads the bundled sample (the seed
-// kill event). Exit status: 0 ok, 1 input error, 2 bad option.
+// kill event). --format=text prints one line per event instead (the
+// default when standard output is a terminal). --follow tails the live log
+// and --kernel reads the kernel's audit socket with the built-in kill
+// rules, printing events as they happen, until Ctrl-C. Exit status: 0 ok,
+// 1 input error, 2 bad option.
 package main
 
 import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -20,7 +25,9 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/whokilledit/linuxaudit/internal/sample"
 	"github.com/whokilledit/linuxaudit/pipeline"
@@ -28,23 +35,34 @@ import (
 
 var version = "dev"
 
+// now is the clock of relative times (--since=today); tests replace it.
+var now = time.Now
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runCtx(context.Background(), args, stdin, stdout, stderr)
+}
+
+// runCtx is run; ctx ending stops --follow and --kernel as a signal does.
+func runCtx(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("linuxaudit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	keys := keyFlags(fs)
 	useSample := fs.Bool("sample", false, "read the bundled sample log: the seed kill event (kill -9 from a script)")
+	follow := fs.Bool("follow", false, "follow the live log (FILE, default "+pipeline.Default().Path+") from its end, rotations included, printing events as they happen, until Ctrl-C")
+	kernel := fs.Bool("kernel", false, "read the kernel's audit socket with the built-in kill rules (root), printing events as they happen; Ctrl-C removes the rules")
 	stats := fs.Bool("stats", false, "print pipeline statistics as JSON on stderr at the end")
-	progress := fs.Bool("progress", isTerminal(stderr), "show progress on stderr (default: when stderr is a terminal)")
+	progress := fs.Bool("progress", isTerminal(stderr) && !isTerminal(stdout), "show progress on stderr (default: when stderr is a terminal and stdout is not)")
 	showVersion := fs.Bool("version", false, "print the version")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: linuxaudit [flags] [FILE ...]   (FILE may be - for stdin, or .gz)\n")
+		fmt.Fprintf(stderr, "       linuxaudit --follow [flags] [FILE]   |   linuxaudit --kernel [flags]\n")
 		printDefaults(fs, stderr)
 	}
-	if err := fs.Parse(gnuSpellings(fs, args)); err != nil {
+	if err := fs.Parse(joinDateTime(gnuSpellings(fs, args))); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
@@ -54,15 +72,51 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "linuxaudit", version)
 		return 0
 	}
-	cfg, err := pipeline.Parse(keys)
+	cfg, err := pipeline.ParseAt(keys, now())
 	if err != nil {
 		fmt.Fprintf(stderr, "linuxaudit: %v\n", err)
 		return 2
 	}
+	if cfg.Format == "auto" {
+		cfg.Format = "json"
+		if isTerminal(stdout) {
+			cfg.Format = "text"
+		}
+	}
+	cfg.JSON = cfg.Format == "json"
+	if cfg.Format == "text" {
+		cfg.Enrich.Schema = "default" // same summary, without ECS's coalescing
+	}
+	if *follow || *kernel {
+		files := fs.Args()
+		switch {
+		case *follow && *kernel:
+			return usageError(stderr, "--follow and --kernel exclude each other")
+		case *useSample:
+			return usageError(stderr, "--sample is a finished log: without --follow or --kernel")
+		case *kernel && len(files) > 0:
+			return usageError(stderr, "--kernel reads no file")
+		case len(files) > 1:
+			return usageError(stderr, "--follow follows one log (or a quoted glob)")
+		case len(files) == 1 && files[0] == "-":
+			return usageError(stderr, "--follow follows a file, not standard input")
+		}
+		if *kernel {
+			cfg.Source, cfg.KernelKillRules = "kernel", true
+		} else {
+			cfg.Source, cfg.ReadFromHead, cfg.DB = "file", false, ""
+			if len(files) == 1 {
+				cfg.Path = files[0]
+			}
+		}
+		return runLive(ctx, cfg, stdout, stderr, *stats)
+	}
 	if cfg.Proc == "auto" {
 		cfg.Proc = "false" // old logs: /proc describes other processes now
 	}
-	cfg.JSON = true
+	if len(cfg.Enrich.Search.Units) > 0 && cfg.Proc != "true" {
+		fmt.Fprintf(stderr, "linuxaudit: warning: --unit needs process context, which old logs do not have: it matches with --follow or --kernel\n")
+	}
 	b, err := pipeline.NewBatch(cfg, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "linuxaudit: %v\n", err)
@@ -100,6 +154,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	return status
+}
+
+// usageError reports a bad combination of flags: exit status 2.
+func usageError(stderr io.Writer, msg string) int {
+	fmt.Fprintf(stderr, "linuxaudit: %s\n", msg)
+	return 2
 }
 
 var errOutput = errors.New("output error")
@@ -168,11 +228,21 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// isTerminal reports whether w is a terminal (a tty: TCGETS works; not
+// merely a character device, which /dev/null is too).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	c, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var errno syscall.Errno
+	c.Control(func(fd uintptr) {
+		var t syscall.Termios
+		_, _, errno = syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TCGETS, uintptr(unsafe.Pointer(&t)))
+	})
+	return errno == 0
 }
