@@ -290,7 +290,7 @@ func TestLiveAuditdRotationRestart(t *testing.T) {
 
 	db := filepath.Join(t.TempDir(), "offsets.db")
 	args := []string{"-interval-ms", "250", "SO", "-i", "linux_audit", "-p", "path=" + audittest.LogPath,
-		"-p", "db=" + db, "-p", "include_keys=" + key}
+		"-p", "db=" + db, "-p", "include_keys=" + key, "-p", "full=true"} // event.records
 
 	// Run 1: load with two rotations.
 	h1 := startLive(t, args...)

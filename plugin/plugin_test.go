@@ -411,6 +411,16 @@ func serialOf(r map[string]any) (string, bool) {
 			}
 		}
 	}
+	// the compact default schema: event.id "[node:]sec.msec:serial"
+	if m, ok := r["event"].(map[string]any); ok {
+		if id, ok := m["id"].(string); ok {
+			if i := strings.LastIndexByte(id, ':'); i >= 0 && i+1 < len(id) {
+				if _, err := strconv.ParseUint(id[i+1:], 10, 64); err == nil {
+					return id[i+1:], true
+				}
+			}
+		}
+	}
 	return "", false
 }
 
