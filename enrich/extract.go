@@ -41,7 +41,8 @@ func (e *Enricher) extract(ev *parser.Event, m *Model) {
 		// Keys can be on SYSCALL or on standalone records (CONFIG_CHANGE).
 		// (checked before looking: an EXECVE record can have thousands of
 		// fields and no key)
-		if len(m.Keys) == 0 && (r.Type == parser.TypeSyscall || (sys == nil && r.Type != parser.TypeExecve && r.Type != parser.TypePath)) {
+		// (a SYSCALL's key is read in syscall's one pass over its fields)
+		if len(m.Keys) == 0 && sys == nil && r.Type != parser.TypeSyscall && r.Type != parser.TypeExecve && r.Type != parser.TypePath {
 			if f, ok := r.Field("key"); ok && f.Depth == 0 {
 				e.keysOf(m, r, f)
 			}
@@ -180,6 +181,10 @@ func (e *Enricher) syscall(m *Model, r *parser.Record) {
 		case "ses":
 			if n, ok := parseInt(val); ok && n != unsetID && n != -1 {
 				p.Ses, p.HasSes = n, true
+			}
+		case "key":
+			if len(m.Keys) == 0 {
+				e.keysOf(m, r, f)
 			}
 		default:
 			if i := processID(k); i >= 0 {

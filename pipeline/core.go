@@ -319,7 +319,7 @@ func (s *stage) emit(ev *parser.Event) {
 		s.cur = <-s.free
 		s.cur.n = 0
 	}
-	ev.CopyTo(&s.cur.evs[s.cur.n])
+	ev.MoveTo(&s.cur.evs[s.cur.n]) // the correlator resets ev after emit
 	s.cur.n++
 	if s.cur.n == len(s.cur.evs) {
 		s.send()
