@@ -31,8 +31,14 @@ type auKV struct {
 type auMap []auKV
 
 func (m auMap) find(key string) int {
+	if len(key) == 0 {
+		return -1
+	}
+	c, n := key[0], len(key)
 	for i := range m {
-		if string(m[i].key) == key {
+		// (length and first byte first: most keys differ there, and
+		// auEnrich looks a dozen keys up in every record)
+		if k := m[i].key; len(k) == n && k[0] == c && string(k) == key {
 			return i
 		}
 	}
@@ -119,7 +125,8 @@ func (e *Enricher) auRecord(m *Model, r *parser.Record, out *auMap, tags *[][]by
 	*out = (*out)[:0]
 	body := r.Line[r.Body.Off : r.Body.Off+r.Body.Len]
 	body = auNormalize(m, r.Type, body)
-	auExtract(out, body)
+	clear(e.auIdx)
+	auExtract(out, body, e.auIdx)
 	return e.auEnrich(m, r.Type, out, tags)
 }
 
@@ -250,7 +257,11 @@ func isAuKey(c byte) bool {
 // ([a-z0-9_-]+)=([^"'\s]+|'(\\'|[^'])*'|"(\\"|[^"])*") finds them, from left
 // to right; useless values ("", "?", "?,", "(null)") are dropped and
 // msg='...' is read into the same map.
-func auExtract(out *auMap, msg []byte) {
+//
+// A record with many fields (an EXECVE of thousands of arguments) is
+// indexed in idx as it grows, so that each key is found in constant time
+// rather than by scanning what came before.
+func auExtract(out *auMap, msg []byte, idx map[string]int32) {
 	from := 0
 	for from < len(msg) {
 		eq := bytes.IndexByte(msg[from:], '=')
@@ -279,10 +290,24 @@ func auExtract(out *auMap, msg []byte) {
 			continue
 		}
 		if string(key) == "msg" {
-			auExtract(out, val)
+			auExtract(out, val, idx)
 			continue
 		}
-		out.set(key, orig, val)
+		if len(*out) < 32 {
+			out.set(key, orig, val)
+			continue
+		}
+		if len(idx) == 0 {
+			for i, kv := range *out {
+				idx[string(kv.key)] = int32(i)
+			}
+		}
+		if i, ok := idx[string(key)]; ok {
+			(*out)[i].orig, (*out)[i].val = orig, val
+			continue
+		}
+		idx[string(key)] = int32(len(*out))
+		*out = append(*out, auKV{key, orig, val})
 	}
 }
 
