@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"bytes"
+	"hash/maphash"
 	"net/netip"
 	"strconv"
 
@@ -253,6 +254,8 @@ func isAuKey(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 }
 
+var auSeed = maphash.MakeSeed()
+
 // auExtract reads key=value pairs as auparse's regular expression
 // ([a-z0-9_-]+)=([^"'\s]+|'(\\'|[^'])*'|"(\\"|[^"])*") finds them, from left
 // to right; useless values ("", "?", "?,", "(null)") are dropped and
@@ -261,7 +264,7 @@ func isAuKey(c byte) bool {
 // A record with many fields (an EXECVE of thousands of arguments) is
 // indexed in idx as it grows, so that each key is found in constant time
 // rather than by scanning what came before.
-func auExtract(out *auMap, msg []byte, idx map[string]int32) {
+func auExtract(out *auMap, msg []byte, idx map[uint64]int32) {
 	from := 0
 	for from < len(msg) {
 		eq := bytes.IndexByte(msg[from:], '=')
@@ -299,14 +302,18 @@ func auExtract(out *auMap, msg []byte, idx map[string]int32) {
 		}
 		if len(idx) == 0 {
 			for i, kv := range *out {
-				idx[string(kv.key)] = int32(i)
+				idx[maphash.Bytes(auSeed, kv.key)] = int32(i)
 			}
 		}
-		if i, ok := idx[string(key)]; ok {
+		h := maphash.Bytes(auSeed, key)
+		if i, ok := idx[h]; ok && bytes.Equal((*out)[i].key, key) {
 			(*out)[i].orig, (*out)[i].val = orig, val
 			continue
+		} else if ok {
+			out.set(key, orig, val) // a collision: the slow way
+			continue
 		}
-		idx[string(key)] = int32(len(*out))
+		idx[h] = int32(len(*out))
 		*out = append(*out, auKV{key, orig, val})
 	}
 }
@@ -367,8 +374,8 @@ func (e *Enricher) auEnrich(m *Model, typ uint16, d *auMap, tags *[][]byte) bool
 		d.set(resultKey, res, res)
 	}
 	if i := d.find("exit"); i >= 0 {
-		if n, err := strconv.Atoi(string((*d)[i].val)); err == nil && n < 0 {
-			if name, ok := auparse.AuditErrnoToName[-n]; ok {
+		if n, ok := parseInt((*d)[i].val); ok && n < 0 {
+			if name, ok := auparse.AuditErrnoToName[int(-n)]; ok {
 				(*d)[i].val = m.arena.str(name)
 			}
 		}
@@ -395,11 +402,11 @@ func (e *Enricher) auEnrich(m *Model, typ uint16, d *auMap, tags *[][]byte) bool
 			if i < 0 {
 				return false
 			}
-			n, err := strconv.Atoi(string((*d)[i].val))
-			if err != nil {
+			n, ok := parseInt((*d)[i].val)
+			if !ok {
 				return false
 			}
-			if name := signalName(int64(n)); name != "" && n > 0 {
+			if name := signalName(n); name != "" && n > 0 {
 				(*d)[i].val = m.arena.str(name)
 			}
 		}
@@ -407,8 +414,8 @@ func (e *Enricher) auEnrich(m *Model, typ uint16, d *auMap, tags *[][]byte) bool
 		if ai < 0 {
 			return false
 		}
-		a, err := strconv.ParseInt(string((*d)[ai].val), 16, 64)
-		if err != nil {
+		a, ok := parseHex((*d)[ai].val)
+		if !ok || a > 1<<63-1 {
 			return false
 		}
 		arch := auparse.AuditArch(a).String()
@@ -417,11 +424,11 @@ func (e *Enricher) auEnrich(m *Model, typ uint16, d *auMap, tags *[][]byte) bool
 		if si < 0 {
 			return false
 		}
-		nr, err := strconv.Atoi(string((*d)[si].val))
-		if err != nil {
+		nr, ok := parseInt((*d)[si].val)
+		if !ok {
 			return false
 		}
-		if name, ok := auparse.AuditSyscalls[arch][nr]; ok {
+		if name, ok := auparse.AuditSyscalls[arch][int(nr)]; ok {
 			(*d)[si].val = m.arena.str(name)
 		}
 		if d.find("exe") < 0 {
@@ -458,8 +465,8 @@ func (e *Enricher) auEnrich(m *Model, typ uint16, d *auMap, tags *[][]byte) bool
 		if i < 0 {
 			return false
 		}
-		n, err := strconv.ParseUint(string((*d)[i].val), 10, 32)
-		if err != nil {
+		n, ok := parseInt((*d)[i].val)
+		if !ok || n < 0 || n > 1<<32-1 {
 			return false
 		}
 		for a := 0; a < int(n); a++ {

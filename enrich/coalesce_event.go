@@ -197,8 +197,8 @@ func (e *Enricher) addExecve(m *Model, i int) {
 		return
 	}
 	c.Data.set([]byte("argc"), argc, argc)
-	n, err := strconv.ParseUint(string(argc), 10, 32)
-	if err != nil {
+	n, ok := parseInt(argc)
+	if !ok || n < 0 || n > 1<<32-1 {
 		return
 	}
 	start := len(c.Args)
@@ -372,7 +372,7 @@ func (t *entity) set(v []byte) {
 		*t = entity{id: unsetBytes}
 		return
 	}
-	if _, err := strconv.ParseUint(string(v), 10, 64); err == nil {
+	if n, ok := parseInt(v); ok && n >= 0 {
 		t.id = v
 	} else {
 		t.name = v
@@ -391,7 +391,7 @@ func renamedTo(m *Model, norm *normalization) int {
 	want := f.Items[f.Primary].Item
 	for i, p := range m.Coalesced.Paths {
 		if v, ok := p.get("item"); ok {
-			if n, err := strconv.ParseInt(string(v), 10, 64); err == nil && n == want {
+			if n, ok := parseInt(v); ok && n == want {
 				return i
 			}
 		}
@@ -453,10 +453,11 @@ func (e *Enricher) resolveIDs(m *Model) {
 		case "", "unset":
 			return nil
 		}
-		n, err := strconv.ParseUint(string(id), 10, 32)
-		if err != nil {
+		v, ok := parseInt(id)
+		if !ok || v < 0 || v > 1<<32-1 {
 			return nil
 		}
+		n := uint64(v)
 		if v := logName(m, n, false); v != nil {
 			return v
 		}
@@ -466,10 +467,11 @@ func (e *Enricher) resolveIDs(m *Model) {
 		return nil
 	}
 	group := func(id []byte) []byte {
-		n, err := strconv.ParseUint(string(id), 10, 32)
-		if err != nil {
+		v, ok := parseInt(id)
+		if !ok || v < 0 || v > 1<<32-1 {
 			return nil
 		}
+		n := uint64(v)
 		if v := logName(m, n, true); v != nil {
 			return v
 		}
@@ -504,9 +506,9 @@ func (e *Enricher) resolveIDs(m *Model) {
 		}
 	}
 	for _, t := range []*entity{&c.ECS.User, &c.ECS.Effective, &c.ECS.Target, &c.ECS.Changes} {
-		e.lookupEntity(t, user, false)
+		e.lookupEntity(m, t, user, false)
 	}
-	e.lookupEntity(&c.ECS.Group, group, true)
+	e.lookupEntity(m, &c.ECS.Group, group, true)
 }
 
 // logName is the name the caller's ids carry for id n (nil: none): the
@@ -528,7 +530,7 @@ func logName(m *Model, n uint64, group bool) []byte {
 }
 
 // lookupEntity completes an entity that has only an id or only a name.
-func (e *Enricher) lookupEntity(t *entity, byID func([]byte) []byte, isGroup bool) {
+func (e *Enricher) lookupEntity(m *Model, t *entity, byID func([]byte) []byte, isGroup bool) {
 	if (len(t.id) == 0) == (len(t.name) == 0) {
 		return
 	}
@@ -544,6 +546,6 @@ func (e *Enricher) lookupEntity(t *entity, byID func([]byte) []byte, isGroup boo
 		id, ok = e.names.UserID(string(t.name))
 	}
 	if ok {
-		t.id = strconv.AppendUint(nil, id, 10)
+		t.id = m.arena.copy(strconv.AppendUint(e.tmp[:0], id, 10))
 	}
 }

@@ -102,7 +102,7 @@ type Enricher struct {
 	enrPos  int
 
 	// ECS writer state
-	auIdx   map[string]int32 // auExtract's index of a large record
+	auIdx   map[uint64]int32 // auExtract's index of a large record
 	users   ecsUsers
 	related [][]byte
 
@@ -121,7 +121,7 @@ func New(cfg Config) (*Enricher, error) {
 		return nil, cfgErr("schema", cfg.Schema, "accepted: default, ecs")
 	}
 	e := &Enricher{cfg: cfg, ecs: cfg.Schema == "ecs", names: cfg.Names, procs: cfg.Procs, dynKeys: map[string]string{},
-		deaths: newDeaths(cfg.Watch, cfg.DeathGrace), auIdx: map[string]int32{}}
+		deaths: newDeaths(cfg.Watch, cfg.DeathGrace), auIdx: map[uint64]int32{}}
 	if e.names == nil {
 		e.names = NewHostNames(cfg.EtcRoot)
 	}

@@ -33,7 +33,8 @@ type HostNames struct {
 	users, groups    map[uint32]string
 	uids, gids       map[string]uint32
 	extra            map[uint64]string // resolver results, key kind<<32|id
-	extraIDs         map[string]int64  // resolver results by name ("u:" or "g:" prefix), -1 unknown
+	extraUIDs        map[string]int64  // resolver results by user name, -1 unknown
+	extraGIDs        map[string]int64  // by group name
 	checked          time.Time
 	pwMtime, grMtime time.Time
 	noResolver       bool
@@ -46,7 +47,7 @@ const maxIDCache = 8192
 // host's, with the system resolver behind them; any other root is a
 // test's fixed world and has no resolver).
 func NewHostNames(root string) *HostNames {
-	return &HostNames{root: root, extra: map[uint64]string{}, extraIDs: map[string]int64{}, noResolver: root != ""}
+	return &HostNames{root: root, extra: map[uint64]string{}, extraUIDs: map[string]int64{}, extraGIDs: map[string]int64{}, noResolver: root != ""}
 }
 
 func (n *HostNames) refresh() {
@@ -62,7 +63,8 @@ func (n *HostNames) refresh() {
 		n.pwMtime = st.ModTime()
 		n.users, n.uids = readIDFile(n.root + "/etc/passwd")
 		clear(n.extra)
-		clear(n.extraIDs)
+		clear(n.extraUIDs)
+		clear(n.extraGIDs)
 	} else if n.users == nil {
 		n.users, n.uids = map[uint32]string{}, map[string]uint32{}
 	}
@@ -70,7 +72,8 @@ func (n *HostNames) refresh() {
 		n.grMtime = st.ModTime()
 		n.groups, n.gids = readIDFile(n.root + "/etc/group")
 		clear(n.extra)
-		clear(n.extraIDs)
+		clear(n.extraUIDs)
+		clear(n.extraGIDs)
 	} else if n.groups == nil {
 		n.groups, n.gids = map[uint32]string{}, map[string]uint32{}
 	}
@@ -124,11 +127,11 @@ func (n *HostNames) id(name string, group bool) (uint64, bool) {
 	if n.noResolver {
 		return 0, false
 	}
-	k := "u:" + name
+	cache := n.extraUIDs
 	if group {
-		k = "g:" + name
+		cache = n.extraGIDs
 	}
-	if id, ok := n.extraIDs[k]; ok {
+	if id, ok := cache[name]; ok {
 		return uint64(id), id >= 0
 	}
 	id := int64(-1)
@@ -143,10 +146,10 @@ func (n *HostNames) id(name string, group bool) (uint64, bool) {
 			id = int64(v)
 		}
 	}
-	if len(n.extraIDs) >= maxIDCache {
-		clear(n.extraIDs)
+	if len(cache) >= maxIDCache {
+		clear(cache)
 	}
-	n.extraIDs[k] = id
+	cache[name] = id
 	return uint64(id), id >= 0
 }
 
