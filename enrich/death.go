@@ -672,43 +672,23 @@ func writeHost(doc *encode.Document, host string) {
 }
 
 // writeDeadProcess writes a process that ended (default schema): pid,
-// what the table knew of it, its uid.
+// what the table knew of it, its name and uid from the kernel's report
+// where the table has none.
 func (e *Enricher) writeDeadProcess(doc *encode.Document, pid int64, p *Proc, comm string, uid int64) {
 	doc.Int("pid", pid)
-	if p != nil && p.PPID > 0 {
-		doc.Int("ppid", p.PPID)
-	}
-	if p != nil && p.Comm != "" {
-		comm = p.Comm
-	}
-	if comm != "" {
-		doc.Str("comm", comm)
-	}
-	if uid < 0 && p != nil {
-		uid = p.UID
-	}
-	if uid >= 0 {
-		doc.Int("uid", uid)
-		if n := e.userName(uid); n != "" {
-			doc.Str("user", n)
+	q := Proc{Comm: comm, UID: uid}
+	if p != nil {
+		q = *p
+		q.Exited = 0 // (it is a death: said by the document)
+		if q.Comm == "" {
+			q.Comm = comm
+		}
+		if uid >= 0 {
+			q.UID = uid
 		}
 	}
-	if p == nil {
-		return
-	}
-	if p.Exe != "" {
-		doc.Str("exe", p.Exe)
-	}
-	if len(p.Argv) > 0 {
-		e.writeCmdline(doc, "cmdline", p.Argv)
-	}
-	if p.Unit != "" {
-		doc.Str("unit", p.Unit)
-	}
-	if p.Container != "" {
-		doc.Str("container", p.Container)
-	}
-	e.writeKube(doc, p)
+	e.writeProc(doc, &q)
+	e.writeKube(doc, &q)
 }
 
 // ecsDeadProcess writes process.* (and user.*, container.id) of a process

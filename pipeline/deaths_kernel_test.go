@@ -5,36 +5,9 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/whokilledit/linuxaudit/internal/audittest"
 )
-
-// liveWait is an audittest.Wait over a Live pipeline's queue.
-func liveWait(l *Live) audittest.Wait {
-	return func(t testing.TB, timeout time.Duration, match func(map[string]any) bool) (map[string]any, time.Time) {
-		t.Helper()
-		deadline := time.Now().Add(timeout)
-		for time.Now().Before(deadline) {
-			b, n := l.Take(1 << 20)
-			if n == 0 {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			recs := audittest.DecodeEntries(t, b)
-			l.Ack()
-			at := time.Now()
-			for _, r := range recs {
-				if match(r) {
-					return r, at
-				}
-				t.Logf("other record: %s", audittest.Field(r, "summary"))
-			}
-		}
-		t.Fatalf("no matching record within %v (stats %+v)", timeout, l.Stats())
-		return nil, time.Time{}
-	}
-}
 
 // TestDeathsOnTheKernel runs the death scenarios through the live
 // pipeline on the real kernel: the kernel source with the built-in kill
@@ -56,7 +29,7 @@ func TestDeathsOnTheKernel(t *testing.T) {
 	if s := strings.Join(lines(), "\n"); !strings.Contains(s, "process events connector: following") || !strings.Contains(s, "reading OOM kills from /dev/kmsg") {
 		t.Errorf("start did not say what it follows:\n%s", s)
 	}
-	wait := liveWait(l)
+	wait := waiter(l)
 	t.Run("ShortLivedTargets", func(t *testing.T) { audittest.ShortLivedTargets(t, wait) })
 	t.Run("OOMKill", func(t *testing.T) { audittest.OOMKill(t, wait) })
 	t.Run("Crashes", func(t *testing.T) { audittest.Crashes(t, wait) })
@@ -79,5 +52,5 @@ func TestKubernetesNamesOnTheKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Stop()
-	audittest.KubeKills(t, liveWait(l), node)
+	audittest.KubeKills(t, waiter(l), node)
 }

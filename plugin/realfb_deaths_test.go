@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,7 +36,7 @@ func shortLivedInFluentBit(t *testing.T, fb string) {
 	cmd := exec.Command(fb, "-e", so,
 		"-i", "linux_audit", "-p", "source=kernel", "-p", "kernel_kill_rules=true", "-p", "proc_events=true", "-t", "audit",
 		"-o", "file", "-m", "audit", "-p", "path="+outDir, "-p", "file=records.json", "-p", "format=plain", "-f", "1")
-	var output syncBuffer
+	var output audittest.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -86,25 +84,6 @@ func shortLivedInFluentBit(t *testing.T, fb string) {
 		t.Errorf("no final stats line\n%s", tail(out))
 	}
 	t.Logf("fluent-bit: %s", strings.TrimSpace(firstLine(output.String(), "Fluent Bit v")))
-}
-
-// syncBuffer is a bytes.Buffer written by the command's output copiers
-// while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func firstLine(s, prefix string) string {

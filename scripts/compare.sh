@@ -1,40 +1,26 @@
 #!/bin/sh
-# Whole-process speed and peak memory of linuxaudit against ausearch -i and
-# laurel on the same input, run back to back (the machine is shared: read
-# the ratios). Usage: scripts/compare.sh [COPIES]   (default 8 copies of the
-# 31,674-line corpus)
+# Whole-process speed, CPU, peak memory and output size of linuxaudit
+# against ausearch -i, laurel and go-libaudit on the same inputs, run back
+# to back (the machine is shared: read the ratios, taken in the same run).
+# Inputs: the real corpus repeated COPIES times (default 8), and the kill
+# log repeated to the same number of lines (kills carry the richest
+# documents). Usage: scripts/compare.sh [COPIES]
 set -eu
 cd "$(dirname "$0")/.."
 N=${1:-8}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 go build -o "$T/linuxaudit" ./cmd/linuxaudit
-go run ./internal/corpus/repeat -n "$N" real-enriched.log > "$T/enriched.log"
-go run ./internal/corpus/repeat -n "$N" -raw real-enriched.log > "$T/raw.log"
-lines=$(wc -l < "$T/enriched.log")
-echo "input: $lines lines ($N copies of the corpus)"
-run() { # name, command...
-	name=$1; shift
-	best=""
-	for i in 1 2 3 4 5; do
-		/usr/bin/time -f "%e %M" -o "$T/time" "$@" > /dev/null 2>"$T/err" || true
-		set -- "$@"
-		t=$(cut -d' ' -f1 "$T/time"); m=$(cut -d' ' -f2 "$T/time")
-		if [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" = 1 ]; then best=$t; mem=$m; fi
-	done
-	printf '%-28s %6.2f s  %8.0f lines/s  peak RSS %6d KB\n' "$name" "$best" "$(echo "$lines / $best" | bc)" "$mem"
-	eval "t_$(echo "$name" | tr -c 'a-z0-9\n' '_')=$best"
-}
-run "linuxaudit (default schema)" "$T/linuxaudit" "$T/enriched.log"
-ours=$best
-run "linuxaudit (ecs schema)" "$T/linuxaudit" --schema=ecs "$T/enriched.log"
-if command -v ausearch >/dev/null; then
-	run "ausearch -i" ausearch -i -if "$T/enriched.log"
-	echo "ratio ausearch/linuxaudit: $(echo "scale=2; $best / $ours" | bc)x"
-fi
-if command -v laurel >/dev/null; then
-	mkdir -p "$T/laurel"
-	cat > "$T/laurel.toml" <<EOT
+# go-libaudit's own log reader (reassembler + aucoalesce, JSON out).
+go build -o "$T/gla" github.com/elastic/go-libaudit/v2/cmd/auparse 2>/dev/null || true
+go run ./internal/corpus/repeat -n "$N" real-enriched.log > "$T/corpus.log"
+go run ./internal/corpus/repeat -n "$N" -raw real-enriched.log > "$T/corpus.raw.log"
+lines=$(wc -l < "$T/corpus.log")
+kn=$((lines / $(wc -l < internal/corpus/kills.log) + 1))
+go run ./internal/corpus/repeat -n "$kn" kills.log | head -n "$lines" > "$T/kills.log"
+go run ./internal/corpus/repeat -n "$kn" -raw kills.log | head -n "$lines" > "$T/kills.raw.log"
+
+cat > "$T/laurel.toml" <<EOT
 directory = "$T/laurel"
 statusreport-period = 0
 [auditlog]
@@ -49,6 +35,42 @@ pid = true
 container = true
 script = true
 EOT
-	run "laurel (RAW input)" sh -c "laurel -c $T/laurel.toml < $T/raw.log"
-	echo "ratio laurel/linuxaudit: $(echo "scale=2; $best / $ours" | bc)x"
-fi
+
+# run NAME OUT CMD...: best of 5 by wall time; prints wall, CPU
+# (user+sys), lines/s, peak RSS, and (OUT, a file the command wrote or
+# "-" for its stdout) bytes per output line.
+run() {
+	name=$1 out=$2; shift 2
+	best="" cpu="" mem=""
+	for i in 1 2 3 4 5; do
+		/usr/bin/time -f "%e %U %S %M" -o "$T/time" "$@" > "$T/stdout" 2>"$T/err" || true
+		read -r e u s m < "$T/time"
+		if [ -z "$best" ] || [ "$(echo "$e < $best" | bc)" = 1 ]; then
+			best=$e cpu=$(echo "$u + $s" | bc) mem=$m
+		fi
+	done
+	[ "$out" = - ] && out="$T/stdout"
+	docs=$(wc -l < "$out") bytes=$(wc -c < "$out")
+	printf '  %-30s %6.2f s wall  %6.2f s CPU  %9.0f lines/s  peak RSS %7d KB  %5d B/event (%d events)\n' \
+		"$name" "$best" "$cpu" "$(echo "$lines / $best" | bc)" "$mem" "$((bytes / (docs > 0 ? docs : 1)))" "$docs"
+	wall=$best
+}
+
+for input in corpus kills; do
+	echo "input $input: $lines lines ($T/$input.log)"
+	run "linuxaudit (default schema)" - "$T/linuxaudit" "$T/$input.log"
+	ours_wall=$wall ours_cpu=$cpu
+	run "linuxaudit (ecs schema)" - "$T/linuxaudit" --schema=ecs "$T/$input.log"
+	if command -v ausearch > /dev/null; then
+		run "ausearch -i" - ausearch -i -if "$T/$input.log"
+		echo "  ratio ausearch/linuxaudit: wall $(echo "scale=2; $wall / $ours_wall" | bc)x, CPU $(echo "scale=2; $cpu / $ours_cpu" | bc)x"
+	fi
+	if command -v laurel > /dev/null; then
+		rm -rf "$T/laurel"; mkdir -p "$T/laurel"
+		run "laurel (RAW input)" "$T/laurel/audit.log" sh -c "rm -f $T/laurel/audit.log*; laurel -c $T/laurel.toml < $T/$input.raw.log"
+		echo "  ratio laurel/linuxaudit: wall $(echo "scale=2; $wall / $ours_wall" | bc)x, CPU $(echo "scale=2; $cpu / $ours_cpu" | bc)x"
+	fi
+	if [ -x "$T/gla" ]; then
+		run "go-libaudit auparse -i (json)" - "$T/gla" -i -format=json -in "$T/$input.log"
+	fi
+done

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -20,24 +19,6 @@ import (
 	"github.com/whokilledit/linuxaudit/internal/audittest"
 	"github.com/whokilledit/linuxaudit/internal/corpus"
 )
-
-// syncBuffer is a bytes.Buffer written by the CLI and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 var serialRE = regexp.MustCompile(`msg=audit\([0-9]+\.[0-9]+:([0-9]+)\)`)
 
@@ -75,9 +56,9 @@ func appendTo(t *testing.T, path string, evs ...[]byte) {
 // startLive runs the CLI in the background until the returned stop is
 // called, which returns its exit status; it waits for the live pipeline
 // to read.
-func startLive(t *testing.T, args ...string) (out, errb *syncBuffer, stop func() int) {
+func startLive(t *testing.T, args ...string) (out, errb *audittest.SyncBuffer, stop func() int) {
 	t.Helper()
-	out, errb = &syncBuffer{}, &syncBuffer{}
+	out, errb = &audittest.SyncBuffer{}, &audittest.SyncBuffer{}
 	started := make(chan struct{})
 	liveStarted = func() { close(started) }
 	t.Cleanup(func() { liveStarted = nil })
@@ -109,7 +90,7 @@ func startLive(t *testing.T, args ...string) (out, errb *syncBuffer, stop func()
 }
 
 // waitSerials waits until the CLI printed every serial of want (JSON).
-func waitSerials(t *testing.T, out *syncBuffer, want []string) {
+func waitSerials(t *testing.T, out *audittest.SyncBuffer, want []string) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -213,7 +194,7 @@ type kernelCLI struct {
 	cmd    *exec.Cmd
 	lines  chan string
 	exited chan error
-	stderr syncBuffer
+	stderr audittest.SyncBuffer
 }
 
 // startKernel starts the built CLI with --kernel and args and waits until

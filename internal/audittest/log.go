@@ -1,6 +1,7 @@
 package audittest
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"strings"
@@ -66,3 +67,22 @@ func (h *capture) WithAttrs(as []slog.Attr) slog.Handler {
 }
 
 func (h *capture) WithGroup(string) slog.Handler { return h }
+
+// SyncBuffer is a bytes.Buffer a command's output copiers write while a
+// test reads it.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
