@@ -319,16 +319,6 @@ func argKey(k []byte) (arg, chunk int32, ok bool) {
 	return int32(n), int32(c), true
 }
 
-// MoveTo gives dst the event's content without copying it: dst takes
-// e's buffers and e gets dst's old ones, to be reset. For a consumer that
-// keeps an event past the emit callback (the pipeline's hand-over
-// between goroutines); the correlator resets e after emit.
-func (e *Event) MoveTo(dst *Event) {
-	*e, *dst = *dst, *e
-	dst.prev, dst.next, dst.inFlight = nil, nil, false
-	e.prev, e.next, e.inFlight = nil, nil, false
-}
-
 // CopyTo makes dst an independent copy of e (reusing dst's buffers), valid
 // after the emit callback returns: for handing events to another goroutine.
 func (e *Event) CopyTo(dst *Event) {

@@ -319,7 +319,7 @@ func (s *stage) emit(ev *parser.Event) {
 		s.cur = <-s.free
 		s.cur.n = 0
 	}
-	ev.MoveTo(&s.cur.evs[s.cur.n]) // the correlator resets ev after emit
+	ev.CopyTo(&s.cur.evs[s.cur.n])
 	s.cur.n++
 	if s.cur.n == len(s.cur.evs) {
 		s.send()

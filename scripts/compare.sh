@@ -37,8 +37,8 @@ script = true
 EOT
 
 # run NAME OUT CMD...: best of 5 by wall time; prints wall, CPU
-# (user+sys), lines/s, peak RSS, and (OUT, a file the command wrote or
-# "-" for its stdout) bytes per output line.
+# (user+sys), lines/s, peak RSS, and (OUT, a file the command wrote, "-"
+# for its stdout, "none") bytes per output line, one event a line.
 run() {
 	name=$1 out=$2; shift 2
 	best="" cpu="" mem=""
@@ -49,10 +49,14 @@ run() {
 			best=$e cpu=$(echo "$u + $s" | bc) mem=$m
 		fi
 	done
-	[ "$out" = - ] && out="$T/stdout"
-	docs=$(wc -l < "$out") bytes=$(wc -c < "$out")
-	printf '  %-30s %6.2f s wall  %6.2f s CPU  %9.0f lines/s  peak RSS %7d KB  %5d B/event (%d events)\n' \
-		"$name" "$best" "$cpu" "$(echo "$lines / $best" | bc)" "$mem" "$((bytes / (docs > 0 ? docs : 1)))" "$docs"
+	size=""
+	if [ "$out" != none ]; then
+		[ "$out" = - ] && out="$T/stdout"
+		docs=$(wc -l < "$out") bytes=$(wc -c < "$out")
+		size=$(printf '%5d B/event (%d events)' "$((bytes / (docs > 0 ? docs : 1)))" "$docs")
+	fi
+	printf '  %-30s %6.2f s wall  %6.2f s CPU  %9.0f lines/s  peak RSS %7d KB  %s\n' \
+		"$name" "$best" "$cpu" "$(echo "$lines / $best" | bc)" "$mem" "$size"
 	wall=$best
 }
 
@@ -62,7 +66,7 @@ for input in corpus kills; do
 	ours_wall=$wall ours_cpu=$cpu
 	run "linuxaudit (ecs schema)" - "$T/linuxaudit" --schema=ecs "$T/$input.log"
 	if command -v ausearch > /dev/null; then
-		run "ausearch -i" - ausearch -i -if "$T/$input.log"
+		run "ausearch -i" none ausearch -i -if "$T/$input.log" # (text, several lines an event)
 		echo "  ratio ausearch/linuxaudit: wall $(echo "scale=2; $wall / $ours_wall" | bc)x, CPU $(echo "scale=2; $cpu / $ours_cpu" | bc)x"
 	fi
 	if command -v laurel > /dev/null; then
