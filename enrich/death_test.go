@@ -221,3 +221,31 @@ func TestDeathBounds(t *testing.T) {
 		t.Errorf("%d OOM kills remembered, bound %d", n, maxCauses)
 	}
 }
+
+// TestCrashBeforeExecRead: a process seen running its parent's program (a
+// /proc scan between fork and exec) that crashes before its exec is read
+// does not get the parent's command line or unit: the crash record's exe
+// says it runs another program. The same entry still serves a record of
+// the parent's program.
+func TestCrashBeforeExecRead(t *testing.T) {
+	r := newDeathRig(t, "default")
+	r.exec(300, 0, "other.service", "runner\x00--tests")
+	// pid 301 forked from runner; the table read it before its exec, as
+	// runner (not a fork-only entry).
+	r.e.Process(&ProcEvent{Kind: ProcExec, Time: t0, PID: 301, PPID: 300, HasProc: true, Start: 3010,
+		Comm: []byte("runner"), Exe: []byte("/usr/bin/runner"), Argv: []byte("runner\x00--tests"), UID: 0,
+		Cgroup: []byte("0::/system.slice/other.service\n")})
+	r.audit(`type=ANOM_ABEND msg=audit(1700000001.100:21): auid=0 uid=0 gid=0 ses=1 pid=301 comm="segv" exe="/tmp/segv" sig=11 res=1`)
+	m := r.find("process.pid", "301")
+	if got := str(m, "process.cmdline"); got != "<nil>" {
+		t.Errorf("process.cmdline = %q, want none (the parent's program)", got)
+	}
+	if got := str(m, "process.unit"); got == "other.service" {
+		t.Errorf("process.unit = %q from the parent's program", got)
+	}
+	r.audit(`type=ANOM_ABEND msg=audit(1700000001.200:22): auid=0 uid=0 gid=0 ses=1 pid=300 comm="runner" exe="/usr/bin/runner (deleted)" sig=6 res=1`)
+	m = r.find("process.pid", "300")
+	if got := str(m, "process.cmdline"); got != "runner --tests" {
+		t.Errorf("process.cmdline = %q, want the table's %q", got, "runner --tests")
+	}
+}

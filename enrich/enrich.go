@@ -416,7 +416,7 @@ func (e *Enricher) resolve(m *Model) {
 	if p.PID > 0 {
 		p.Known = e.procs.Get(p.PID)
 		if !m.Syscall.Valid {
-			p.Known = current(p.Known, p.Comm)
+			p.Known = current(p.Known, p.Comm, p.Exe)
 		}
 		if p.Known != nil && p.PPID <= 0 && !m.Syscall.Valid {
 			p.PPID = p.Known.PPID // a record without ppid= (ANOM_*): the table's
@@ -442,7 +442,7 @@ func (e *Enricher) resolve(m *Model) {
 	t := &m.Target
 	for i := range t.Processes {
 		tp := &t.Processes[i]
-		tp.Known = current(e.procs.Get(tp.PID), tp.Comm)
+		tp.Known = current(e.procs.Get(tp.PID), tp.Comm, nil)
 	}
 	if len(t.Processes) == 0 && (t.Scope == ScopeProcess || t.Scope == ScopeThread) {
 		t.ArgProc = e.procs.Get(t.PidArg)

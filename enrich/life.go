@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"bytes"
+	"strings"
 	"time"
 )
 
@@ -137,16 +138,29 @@ func (t *ProcTable) Events(on bool) {
 	}
 }
 
-// current returns p unless it is known from a fork only and names
-// another program than comm, the process's name in a record of it: then
-// the process exec'd before the table learnt of it, and what the table
-// says is its parent's.
-func current(p *Proc, comm []byte) *Proc {
-	if p != nil && p.Forked && len(comm) > 0 && p.Comm != "" && p.Comm != string(comm) {
+// current returns p unless it describes another program than the record
+// of the process (comm, exe; nil when the record has none): known from a
+// fork only and named otherwise (the process exec'd before the table learnt
+// of it, and what the table says is its parent's), or with another
+// executable (only an exec changes it: a /proc scan between a fork and its
+// exec read the parent's program, and the process crashed before its exec
+// could be read).
+func current(p *Proc, comm, exe []byte) *Proc {
+	if p == nil {
+		return nil
+	}
+	if p.Forked && len(comm) > 0 && p.Comm != "" && p.Comm != string(comm) {
+		return nil
+	}
+	if len(exe) > 0 && p.Exe != "" && trimDeleted(p.Exe) != trimDeleted(string(exe)) {
 		return nil
 	}
 	return p
 }
+
+// trimDeleted removes the " (deleted)" the kernel appends to the path of an
+// executable removed since it started.
+func trimDeleted(s string) string { return strings.TrimSuffix(s, " (deleted)") }
 
 // ProcessEvents tells the enricher that a process events source feeds
 // Process (the process table's /proc rescan becomes a safety net).
