@@ -263,13 +263,22 @@ type stage struct {
 }
 
 type evBatch struct {
-	evs []parser.Event
-	n   int
+	evs   []parser.Event
+	n     int
+	bytes int // memory of the events copied in
 }
 
 const (
 	stageBatch = 128
 	stageRing  = 4
+	// stageBytes: a batch is handed over once its events hold this much
+	// memory, so that the batches in flight stay small also in a stretch
+	// of large events (EXECVEs of thousands of arguments: the repeated
+	// corpus had 60 MB in flight with batches bounded by count only).
+	stageBytes = 1 << 20
+	// stageKeep: a staged event's buffers larger than this are not kept
+	// for the next event (most events need a few KB).
+	stageKeep = 16 << 10
 )
 
 func newStage(c *core) *stage {
@@ -297,6 +306,7 @@ func newStage(c *core) *stage {
 				c.enr.Tick()
 				for i := 0; i < bt.n; i++ {
 					c.emit(&bt.evs[i])
+					bt.evs[i].Shrink(stageKeep)
 				}
 				if n++; n&7 == 0 {
 					c.publish()
@@ -317,11 +327,12 @@ func newStage(c *core) *stage {
 func (s *stage) emit(ev *parser.Event) {
 	if s.cur == nil {
 		s.cur = <-s.free
-		s.cur.n = 0
+		s.cur.n, s.cur.bytes = 0, 0
 	}
 	ev.CopyTo(&s.cur.evs[s.cur.n])
+	s.cur.bytes += s.cur.evs[s.cur.n].Cap()
 	s.cur.n++
-	if s.cur.n == len(s.cur.evs) {
+	if s.cur.n == len(s.cur.evs) || s.cur.bytes >= stageBytes {
 		s.send()
 	}
 }
