@@ -576,6 +576,49 @@ func TestCopyTo(t *testing.T) {
 	}
 }
 
+// TestShrink: one reused copy slot, shrunk after each event as the
+// pipeline's stage does, holds every event intact while in use and, after
+// Shrink, no record and no buffer over the bound; no stale record past len
+// (which would keep an old buffer alive).
+func TestShrink(t *testing.T) {
+	var slot Event
+	const keep = 4 << 10
+	big := 0
+	c := NewCorrelator(Config{}, func(e *Event) {
+		e.CopyTo(&slot)
+		if len(slot.Records) != len(e.Records) || string(slot.buf) != string(e.buf) {
+			t.Fatalf("copy of %d records, %d bytes; event %d, %d", len(slot.Records), len(slot.buf), len(e.Records), len(e.buf))
+		}
+		for i := range e.Records {
+			if string(slot.Records[i].Line) != string(e.Records[i].Line) {
+				t.Fatalf("record %d differs", i)
+			}
+		}
+		if slot.Cap() > keep {
+			big++
+		}
+		slot.Shrink(keep)
+		if len(slot.Records) != 0 || cap(slot.buf) > keep || cap(slot.fields)*20 > keep {
+			t.Fatalf("after Shrink: %d records, buf %d, fields %d", len(slot.Records), cap(slot.buf), cap(slot.fields))
+		}
+		for _, r := range slot.Records[:cap(slot.Records)] {
+			if r.Line != nil || r.Fields != nil || r.Enriched != nil {
+				t.Fatal("a stale record past len after Shrink")
+			}
+		}
+	})
+	var r Record
+	for _, l := range corpus.Lines(corpus.Enriched) {
+		if Parse(l, &r) == nil {
+			c.Add(&r)
+		}
+	}
+	c.Flush()
+	if big == 0 {
+		t.Fatal("no event above the bound: the test shrinks nothing")
+	}
+}
+
 // Records of one serial that belong to two logical events: systemd's
 // SERVICE_START (user space) and the kernel's records of the sendto() that
 // carried it. They are two events, as ausearch shows them; none is late.
