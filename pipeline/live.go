@@ -45,6 +45,7 @@ type Live struct {
 
 	ackMu         sync.Mutex
 	acked, ackBuf []entry
+	ackNBuf       []entry // AckN's scratch (one caller: the plugin's feeder)
 	ackNew        bool
 	lastCommit    time.Time
 	lastStats     time.Time
@@ -287,19 +288,21 @@ func (l *Live) Take(max int) ([]byte, int) {
 	return l.q.take(max)
 }
 
-// TakeInto is Take with the batch copied once, straight into memory from
-// alloc (called with the exact size, at most once, only when there is
-// something to hand over): the plugin passes C.malloc.
-func (l *Live) TakeInto(max int, alloc func(n int) []byte) ([]byte, int) {
-	if max <= 0 {
-		max = l.cfg.BufferMaxSize
+// Ack reports that every batch taken was handed over (Fluent Bit copied
+// it).
+func (l *Live) Ack() { l.acknowledge(l.q.ack()) }
+
+// AckN reports that the first n entries taken and not yet acknowledged
+// were handed over (the plugin's batches are filled by several takes).
+func (l *Live) AckN(n int) {
+	if n <= 0 {
+		return
 	}
-	return l.q.takeInto(max, alloc)
+	l.ackNBuf = l.q.ackN(n, l.ackNBuf[:0])
+	l.acknowledge(l.ackNBuf)
 }
 
-// Ack reports that the last batch was handed over (Fluent Bit copied it).
-func (l *Live) Ack() {
-	acked := l.q.ack()
+func (l *Live) acknowledge(acked []entry) {
 	if len(acked) == 0 {
 		return
 	}

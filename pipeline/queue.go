@@ -21,8 +21,8 @@ type queue struct {
 	bytes   int      // queued bytes
 	max     int
 	closed  bool
-	batch   []byte  // the last batch handed out, kept until the next take
-	pending []entry // the entries of that batch, until acked
+	batch   []byte  // the last batch taken, kept until the next take
+	pending []entry // the entries taken, until acked
 }
 
 // chunkSize is the size of a queue chunk; an entry larger than that gets a
@@ -78,18 +78,11 @@ func (q *queue) put(b []byte, e entry, wait bool) bool {
 
 // take copies up to max bytes of whole entries (at least one entry when
 // any is queued) into a batch and returns it; the batch stays valid until
-// the next take. The entries count as delivered only once ack is called.
+// the next take. The entries count as delivered only once acked; entries
+// of several takes can wait for their ack together.
 func (q *queue) take(max int) ([]byte, int) {
-	return q.takeInto(max, nil)
-}
-
-// takeInto is take with the batch memory from alloc (called once, with the
-// batch size, under the queue lock), so a caller can have it copied
-// straight into foreign (C) memory.
-func (q *queue) takeInto(max int, alloc func(n int) []byte) ([]byte, int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.pending = q.pending[:0]
 	// Size the batch first.
 	size, count := 0, 0
 	for i := q.head; i < len(q.meta); i++ {
@@ -102,11 +95,7 @@ func (q *queue) takeInto(max int, alloc func(n int) []byte) ([]byte, int) {
 	if count == 0 {
 		return nil, 0
 	}
-	if alloc != nil {
-		q.batch = alloc(size)[:0]
-	} else {
-		q.batch = q.batch[:0]
-	}
+	q.batch = q.batch[:0]
 	n := 0
 	for n < count {
 		e := q.meta[q.head]
@@ -133,21 +122,28 @@ func (q *queue) takeInto(max int, alloc func(n int) []byte) ([]byte, int) {
 		q.head = 0
 	}
 	q.room.Broadcast()
-	b := q.batch
-	if alloc != nil {
-		q.batch = nil // not ours
-	}
-	return b, n
+	return q.batch, n
 }
 
-// ack reports that the last batch was handed over and returns its entries
-// (valid until the next take).
+// ack reports that every batch taken was handed over and returns their
+// entries (valid until the next take).
 func (q *queue) ack() []entry {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	p := q.pending
 	q.pending = nil
 	return p
+}
+
+// ackN is ack for the first n entries taken and not yet acked, appended to
+// dst.
+func (q *queue) ackN(n int, dst []entry) []entry {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n = min(n, len(q.pending))
+	dst = append(dst, q.pending[:n]...)
+	q.pending = q.pending[:copy(q.pending, q.pending[n:])]
+	return dst
 }
 
 // depth returns the queued entries and bytes.

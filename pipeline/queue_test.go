@@ -98,3 +98,38 @@ func TestQueueTakeIsShort(t *testing.T) {
 		t.Fatalf("take blocked %v", worst)
 	}
 }
+
+// TestQueueAckN: entries of several takes wait for their ack together and
+// are acknowledged in order, n at a time, as the plugin's feeder does;
+// unacked reports exactly the entries not yet acknowledged.
+func TestQueueAckN(t *testing.T) {
+	q := newQueue(1 << 20)
+	for i := 0; i < 10; i++ {
+		q.put([]byte("0123456789"), entry{pos: uint64(i)}, false)
+	}
+	for _, max := range []int{25, 25, 1000} { // 2, 2, 6 entries
+		q.take(max)
+	}
+	unacked := func() (ps []uint64) {
+		q.unacked(func(p uint64) { ps = append(ps, p) })
+		return
+	}
+	if got := len(unacked()); got != 10 {
+		t.Fatalf("%d unacked after the takes, want 10", got)
+	}
+	var dst []entry
+	dst = q.ackN(3, dst[:0])
+	if len(dst) != 3 || dst[0].pos != 0 || dst[2].pos != 2 {
+		t.Fatalf("ackN(3) = %+v", dst)
+	}
+	if ps := unacked(); len(ps) != 7 || ps[0] != 3 {
+		t.Fatalf("unacked after ackN(3): %v", ps)
+	}
+	dst = q.ackN(100, dst[:0])
+	if len(dst) != 7 || dst[0].pos != 3 || dst[6].pos != 9 {
+		t.Fatalf("ackN(100) = %+v", dst)
+	}
+	if ps := unacked(); len(ps) != 0 {
+		t.Fatalf("unacked after acking all: %v", ps)
+	}
+}

@@ -6,13 +6,17 @@
 //
 // It is a thin layer: configuration, logging and the buffer hand-over. The
 // work is done by package pipeline (a reader goroutine feeding a bounded
-// queue); the callback only drains that queue and never blocks.
+// queue); a feeder goroutine moves the queue into the batch Fluent Bit takes
+// next, and Fluent Bit's callbacks are answered in C (handover.c) without
+// entering the Go runtime, so they never wait on goroutines or the garbage
+// collector.
 //
 // # Instances
 //
 // Fluent Bit >= 4.1 passes a per-instance context to Init (struct
 // flb_plugin_input_proxy_context); the plugin stores the instance's id in
-// its remote_context and the ...Ctx callbacks find the instance by it, so
+// its remote_context (the instance's C hand-over) and the ...Ctx callbacks
+// find the instance by it, so
 // any number of linux_audit inputs can run side by side. Fluent Bit 2.0 to
 // 4.0 also passes a context, but another struct (flb_plugin_proxy_context,
 // which Fluent Bit drops after Init) and only calls the plain callbacks,
@@ -75,16 +79,15 @@ type instance struct {
 	ins    unsafe.Pointer // the Fluent Bit input instance, until Exit
 	ctx    bool           // Fluent Bit passed a per-instance context
 
-	mu      sync.RWMutex // closed versus logging through ins
-	closed  bool
-	pending bool // a batch was handed out and not yet cleaned up
-	log     *slog.Logger
+	feed   *feeder
+	mu     sync.RWMutex // closed versus logging through ins
+	closed bool
+	log    *slog.Logger
 }
 
 var reg struct {
 	sync.Mutex
 	next    uintptr
-	byID    map[uintptr]*instance
 	running []*instance // in Init order
 }
 
@@ -167,9 +170,16 @@ func (h flbHandler) WithAttrs(as []slog.Attr) slog.Handler {
 func (h flbHandler) WithGroup(string) slog.Handler { return h }
 
 func (in *instance) stop() {
+	ho := in.feed.close()
 	err := in.live.Stop()
-	st, _ := json.Marshal(in.live.Stats())
+	st, _ := json.Marshal(struct {
+		pipeline.Stats
+		Handover handoverStats `json:"handover"`
+	}{in.live.Stats(), ho})
 	in.log.Info("stopped; final stats " + string(st))
+	if in.feed.err != "" {
+		in.log.Error("the hand-over stopped early: " + in.feed.err)
+	}
 	if err != nil {
 		in.log.Warn("closing source: " + err.Error())
 	}
@@ -177,12 +187,6 @@ func (in *instance) stop() {
 	in.closed = true
 	in.ins = nil
 	in.mu.Unlock()
-}
-
-func lookup(remote unsafe.Pointer) *instance {
-	reg.Lock()
-	defer reg.Unlock()
-	return reg.byID[uintptr(remote)]
 }
 
 // last returns the last initialised running instance (the one Fluent Bit
@@ -239,9 +243,6 @@ func FLBPluginInit(plugin unsafe.Pointer) C.int {
 	}
 
 	reg.Lock()
-	if reg.byID == nil {
-		reg.byID = map[uintptr]*instance{}
-	}
 	if !hasCtx && len(reg.running) > 0 {
 		reg.Unlock()
 		return fail("a second linux_audit input is refused: this Fluent Bit is older than 4.1 and calls input plugins without a per-instance context, so only one linux_audit input can run in it; use Fluent Bit 4.1 or newer for several")
@@ -264,14 +265,20 @@ func FLBPluginInit(plugin unsafe.Pointer) C.int {
 		return fail("cannot start (source=" + describe(cfg) + "): " + err.Error())
 	}
 	in.live = live
+	in.feed = newFeeder(live, cfg.BufferMaxSize)
+	if in.feed == nil {
+		live.Stop()
+		return fail("cannot allocate the hand-over")
+	}
+	go in.feed.run()
 	in.log.Info("started: source=" + describe(cfg))
 
 	reg.Lock()
-	reg.byID[in.id] = in
 	reg.running = append(reg.running, in)
+	C.lau_handover_set_last(in.feed.h)
 	reg.Unlock()
 	if hasCtx {
-		C.lau_set_remote(plugin, C.uintptr_t(in.id))
+		C.lau_set_remote(plugin, unsafe.Pointer(in.feed.h))
 	}
 	return flbOK
 }
@@ -283,66 +290,7 @@ func describe(cfg pipeline.Config) string {
 	return "kernel mode=" + cfg.KernelMode
 }
 
-// collect hands the next batch to Fluent Bit: a C copy it frees through the
-// cleanup callback. It never blocks.
-func (in *instance) collect(data *unsafe.Pointer, size *C.size_t) C.int {
-	*data, *size = nil, 0
-	if in == nil || in.live == nil {
-		return flbOK
-	}
-	if in.pending {
-		// The previous buffer was accepted but no cleanup came: it
-		// was handed over all the same.
-		in.pending = false
-		in.live.Ack()
-	}
-	var cbuf unsafe.Pointer
-	batch, n := in.live.TakeInto(in.cfg.BufferMaxSize, func(n int) []byte {
-		cbuf = C.malloc(C.size_t(n))
-		return unsafe.Slice((*byte)(cbuf), n)
-	})
-	if n == 0 || len(batch) == 0 {
-		if cbuf != nil {
-			C.free(cbuf)
-		}
-		return flbOK
-	}
-	*data = cbuf
-	*size = C.size_t(len(batch))
-	in.pending = true
-	return flbOK
-}
-
-func (in *instance) cleanup(data unsafe.Pointer) C.int {
-	if data != nil {
-		C.free(data)
-	}
-	if in != nil && in.live != nil && in.pending {
-		in.pending = false
-		in.live.Ack()
-	}
-	return flbOK
-}
-
-//export FLBPluginInputCallback
-func FLBPluginInputCallback(data *unsafe.Pointer, size *C.size_t) C.int {
-	return last().collect(data, size)
-}
-
-//export FLBPluginInputCallbackCtx
-func FLBPluginInputCallbackCtx(remote unsafe.Pointer, data *unsafe.Pointer, size *C.size_t) C.int {
-	return lookup(remote).collect(data, size)
-}
-
-//export FLBPluginInputCleanupCallback
-func FLBPluginInputCleanupCallback(data unsafe.Pointer) C.int {
-	return last().cleanup(data)
-}
-
-//export FLBPluginInputCleanupCallbackCtx
-func FLBPluginInputCleanupCallbackCtx(remote unsafe.Pointer, data unsafe.Pointer) C.int {
-	return lookup(remote).cleanup(data)
-}
+// Fluent Bit's collect and cleanup callbacks are in handover.c.
 
 //export FLBPluginInputPause
 func FLBPluginInputPause() {
@@ -380,7 +328,9 @@ func FLBPluginExit() C.int {
 	}
 	in := reg.running[n-1]
 	reg.running = reg.running[:n-1]
-	delete(reg.byID, in.id)
+	if n > 1 {
+		C.lau_handover_set_last(reg.running[n-2].feed.h)
+	}
 	reg.Unlock()
 	in.stop()
 	return flbOK

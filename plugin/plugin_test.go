@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/whokilledit/linuxaudit/internal/audittest"
 	"github.com/whokilledit/linuxaudit/internal/corpus"
 	"github.com/whokilledit/linuxaudit/pipeline"
 )
@@ -73,6 +74,7 @@ type hostStats struct {
 	Batches       int64   `json:"batches"`
 	MaxCallbackMs float64 `json:"max_callback_ms"`
 	Bytes         int64   `json:"bytes"`
+	MaxBatch      int64   `json:"max_batch"`
 	MaxRSSKB      int64   `json:"maxrss_kb"`
 	CPUUser       float64 `json:"cpu_user_s"`
 	CPUSys        float64 `json:"cpu_sys_s"`
@@ -525,6 +527,72 @@ func TestTwoInstances(t *testing.T) {
 	}
 }
 
+// TestHandover: the batch Fluent Bit takes is filled all along and bounded
+// by buffer_max_size (one entry may exceed it alone); every record arrives
+// once; the plugin's own count of callbacks, batches
+// and bytes (final stats, handover) matches what the host received; with
+// the callbacks with context (5.1) and without (3.2).
+func TestHandover(t *testing.T) {
+	requireFileSource(t)
+	dir := t.TempDir()
+	raw, err := corpus.WriteFile(dir, corpus.Enriched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := batchCount(t, raw, "read_from_head=true")
+	const max = 256 << 10
+	for _, fb := range []string{"5.1", "3.2"} {
+		t.Run("fb"+fb, func(t *testing.T) {
+			r := runHost(t, "-fb", fb, "-interval-ms", "100", "-n", strconv.Itoa(want), "-idle", "5", "-t", "120", "SO",
+				"-i", "linux_audit", "-p", "path="+raw, "-p", "read_from_head=true", "-p", "buffer_max_size="+strconv.Itoa(max))
+			requireClean(t, r)
+			recs := r.records(t)
+			if len(recs) != want {
+				t.Fatalf("%d records, want %d", len(recs), want)
+			}
+			seen := map[string]bool{}
+			for _, rec := range recs {
+				id := audittest.Field(rec.R, "event.id")
+				if seen[id] {
+					t.Fatalf("event %s delivered twice", id)
+				}
+				seen[id] = true
+			}
+			// The largest event of the corpus is well under 64 KiB.
+			if r.stats.MaxBatch > max+64<<10 {
+				t.Errorf("largest batch %d bytes, buffer_max_size %d", r.stats.MaxBatch, max)
+			}
+			if min := r.stats.Bytes / max; r.stats.Batches < min {
+				t.Errorf("%d batches for %d bytes, want at least %d", r.stats.Batches, r.stats.Bytes, min)
+			}
+			const mark = "final stats "
+			i := strings.LastIndex(r.stderr, mark)
+			if i < 0 {
+				t.Fatalf("no final stats\n%s", tail(r.stderr))
+			}
+			line, _, _ := strings.Cut(r.stderr[i+len(mark):], "\n")
+			var st struct {
+				Handover handoverStats `json:"handover"`
+				Queue    struct {
+					Delivered int64 `json:"delivered"`
+				} `json:"queue"`
+			}
+			if err := json.Unmarshal([]byte(line), &st); err != nil {
+				t.Fatalf("final stats: %v: %s", err, line)
+			}
+			h := st.Handover
+			if int64(h.Batches) != r.stats.Batches || int64(h.Bytes) != r.stats.Bytes || int64(h.Callbacks) != r.stats.Callbacks {
+				t.Errorf("plugin says %+v, host got %d callbacks, %d batches, %d bytes", h, r.stats.Callbacks, r.stats.Batches, r.stats.Bytes)
+			}
+			if st.Queue.Delivered != int64(want) {
+				t.Errorf("plugin acknowledged %d records, want %d", st.Queue.Delivered, want)
+			}
+			t.Logf("%d records in %d batches (largest %d bytes) over %d callbacks; longest callback %.3f ms (plugin) / %.3f ms (host)",
+				len(recs), r.stats.Batches, r.stats.MaxBatch, r.stats.Callbacks, h.MaxCallbackMs, r.stats.MaxCallbackMs)
+		})
+	}
+}
+
 // TestOldFluentBitSingleInstance: Fluent Bit < 4.1 (its Init context is
 // the old struct, its callbacks carry no context) gets one clear refusal for
 // a second instance, and with -fb 3.2 the host checks that the plugin left
@@ -644,16 +712,12 @@ func TestPauseResume(t *testing.T) {
 	}
 }
 
-// TestThroughput runs the plugin over ~1M lines (the ENRICHED corpus
-// repeated with shifted serials) and reports events/s, CPU, peak RSS and
-// the longest callback.
-func TestThroughput(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short")
-	}
-	requireFileSource(t)
+// bigCorpus writes at least n lines: the ENRICHED corpus repeated with
+// shifted serials (every copy's events are distinct).
+func bigCorpus(t testing.TB, n int) (path string, lines int) {
+	t.Helper()
 	src := corpus.Lines(corpus.Enriched)
-	reps := (1_000_000 + len(src) - 1) / len(src)
+	reps := (n + len(src) - 1) / len(src)
 	minS, maxS := uint64(1<<63), uint64(0)
 	for _, l := range src {
 		if m := serialRE.FindSubmatch(l); m != nil {
@@ -662,14 +726,12 @@ func TestThroughput(t *testing.T) {
 		}
 	}
 	span := maxS - minS + 1
-	dir := t.TempDir()
-	big := filepath.Join(dir, "big.log")
-	f, err := os.Create(big)
+	path = filepath.Join(t.TempDir(), "big.log")
+	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	lines := 0
 	for rep := 0; rep < reps; rep++ {
 		for _, l := range src {
 			loc := serialRE.FindSubmatchIndex(l)
@@ -688,7 +750,21 @@ func TestThroughput(t *testing.T) {
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path, lines
+}
+
+// TestThroughput runs the plugin over ~1M lines (the ENRICHED corpus
+// repeated with shifted serials) and reports events/s, CPU, peak RSS and
+// the longest callback.
+func TestThroughput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	requireFileSource(t)
+	big, lines := bigCorpus(t, 1_000_000)
 	want := batchCount(t, big, "read_from_head=true")
 
 	// Fluent Bit calls the collector once a second, so it takes at most

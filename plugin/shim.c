@@ -59,11 +59,11 @@ int lau_context_abi(void *plugin)
     return proxy && field(proxy, PROXY_DATA) == plugin ? LAU_CTX_NEW : LAU_CTX_UNKNOWN;
 }
 
-void lau_set_remote(void *plugin, uintptr_t id)
+void lau_set_remote(void *plugin, void *h)
 {
     if (lau_context_abi(plugin) == LAU_CTX_NEW) {
         char *ctx = field(plugin, PLUGIN_CTX);
-        *(void **)(ctx + NEW_CTX_REMOTE) = (void *)id;
+        *(void **)(ctx + NEW_CTX_REMOTE) = h;
     }
 }
 

@@ -50,7 +50,7 @@
  * in reverse order PreExit(0) and Exit on its own thread, then Unregister
  * once on the main thread. At exit stderr gets
  *   FLBHOST_STATS {"records":N,"callbacks":N,"batches":N,"max_callback_ms":X,
- *                  "bytes":N,"maxrss_kb":N,"cpu_user_s":X,"cpu_sys_s":X,"wall_s":X,
+ *                  "bytes":N,"max_batch":N,"maxrss_kb":N,"cpu_user_s":X,"cpu_sys_s":X,"wall_s":X,
  *                  "init_s":X,"first_record_s":X,"last_record_s":X}
  * (times in seconds since start; max_callback_ms is the longest single call
  * of the collect callback, not counting the host's own validation)
@@ -551,7 +551,7 @@ static int fb = 51, bad_ctx, use_ctx, interval_ms = 1000, quiet, log_level = 3;
 static FILE *out;
 static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t init_mu = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t n_records, n_callbacks, n_batches, n_bytes;
+static uint64_t n_records, n_callbacks, n_batches, n_bytes, max_batch;
 static double max_cb, last_record, first_record, start_time, init_time;
 
 static const char *core_keys[] = {"tag", "alias", "log_level", "mem_buf_limit", "threaded", "host",
@@ -638,6 +638,7 @@ static void collect(struct inst *in)
     n_records += n;
     n_batches++;
     n_bytes += len;
+    if (len > max_batch) max_batch = len;
     last_record = now_s();
     if (!first_record) first_record = last_record;
     pthread_mutex_unlock(&out_mu);
@@ -972,9 +973,9 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     fprintf(stderr,
             "FLBHOST_STATS {\"records\":%" PRIu64 ",\"callbacks\":%" PRIu64 ",\"batches\":%" PRIu64
-            ",\"max_callback_ms\":%.3f,\"bytes\":%" PRIu64 ",\"maxrss_kb\":%ld,\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"wall_s\":%.3f"
+            ",\"max_callback_ms\":%.3f,\"bytes\":%" PRIu64 ",\"max_batch\":%" PRIu64 ",\"maxrss_kb\":%ld,\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"wall_s\":%.3f"
             ",\"init_s\":%.3f,\"first_record_s\":%.3f,\"last_record_s\":%.3f}\n",
-            n_records, n_callbacks, n_batches, max_cb * 1000, n_bytes, ru.ru_maxrss,
+            n_records, n_callbacks, n_batches, max_cb * 1000, n_bytes, max_batch, ru.ru_maxrss,
             ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6, ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6,
             now_s() - start, init_time - start, first_record ? first_record - start : 0,
             first_record ? last_record - start : 0);
