@@ -272,9 +272,9 @@ const (
 	stageBatch = 128
 	stageRing  = 4
 	// stageBytes: a batch is handed over once its events hold this much
-	// memory, so that the batches in flight stay small also in a stretch
-	// of large events (EXECVEs of thousands of arguments: the repeated
-	// corpus had 60 MB in flight with batches bounded by count only).
+	// memory, a bound on what the batches in flight hold in a stretch of
+	// large events (EXECVEs of thousands of arguments), which 128 events
+	// per batch alone do not give.
 	stageBytes = 1 << 20
 	// stageKeep: a staged event's buffers larger than this are not kept
 	// for the next event (most events need a few KB).

@@ -14,10 +14,10 @@
 // # Instances
 //
 // Fluent Bit >= 4.1 passes a per-instance context to Init (struct
-// flb_plugin_input_proxy_context); the plugin stores the instance's id in
-// its remote_context (the instance's C hand-over) and the ...Ctx callbacks
-// find the instance by it, so
-// any number of linux_audit inputs can run side by side. Fluent Bit 2.0 to
+// flb_plugin_input_proxy_context); the plugin stores the instance's C
+// hand-over in its remote_context and the ...Ctx callbacks (handover.c)
+// find the instance by it, so any number of linux_audit inputs can run
+// side by side. Fluent Bit 2.0 to
 // 4.0 also passes a context, but another struct (flb_plugin_proxy_context,
 // which Fluent Bit drops after Init) and only calls the plain callbacks,
 // which cannot tell instances apart: there a second instance fails Init
@@ -29,9 +29,9 @@
 // Resume apply to the last initialised running instance; each Exit stops
 // one instance, the last initialised first (Fluent Bit exits instances in
 // reverse order). With several instances, an instance paused by Fluent Bit
-// but not by the plugin simply stops being drained: its queue fills up to
-// queue_max_bytes, then the file source waits and the kernel source counts
-// drops, exactly as when paused.
+// but not by the plugin simply stops being drained: its batch fills up to
+// buffer_max_size and its queue up to queue_max_bytes, then the file
+// source waits and the kernel source counts drops, exactly as when paused.
 package main
 
 /*
