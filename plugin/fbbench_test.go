@@ -89,9 +89,14 @@ func TestFluentBitBenchmark(t *testing.T) {
 	}
 	var runs []fbBenchRun
 	for _, o := range outputs {
-		// tail first: the plugin's CPU is given relative to it.
+		// tail first: the plugin's CPU is given relative to it. The first
+		// plugin run after tail costs 1.2-1.5 s more CPU than the next ones
+		// whatever its threaded setting (measured: tail, on, off, default
+		// put the extra on "on"), so a warm-up run comes first and is
+		// marked as such.
 		runs = append(runs,
 			fbBenchRun{"tail (raw lines)", tailIn, o, "", lines},
+			fbBenchRun{"linux_audit (warm-up)", plugin, o, "", want},
 			fbBenchRun{"linux_audit", plugin, o, "", want},
 			fbBenchRun{"linux_audit", plugin, o, "on", want},
 			fbBenchRun{"linux_audit", plugin, o, "off", want},
@@ -102,7 +107,8 @@ func TestFluentBitBenchmark(t *testing.T) {
 	tailCPU := map[string]float64{}
 	for _, run := range runs {
 		r := runFBBench(t, fbPath, run)
-		if run.name != "linux_audit" {
+		isPlugin := run.name != "tail (raw lines)"
+		if !isPlugin {
 			tailCPU[run.output] = r.cpu
 		}
 		th := run.threaded
@@ -110,7 +116,7 @@ func TestFluentBitBenchmark(t *testing.T) {
 			th = "default"
 		}
 		cb := "-"
-		if run.name == "linux_audit" {
+		if isPlugin {
 			cb = fmt.Sprintf("%.2f", r.maxCallback)
 		}
 		t.Logf("| %s | %s | %s | %.0f | %.2f | %.2f | %.2fx | %d | %s | %d/%d |",
@@ -121,7 +127,7 @@ func TestFluentBitBenchmark(t *testing.T) {
 		if r.ringDrops {
 			t.Errorf("%s %s threaded=%s: Fluent Bit dropped records (ring buffer full)", run.name, run.output, th)
 		}
-		if run.name == "linux_audit" && r.maxCallback >= 50 {
+		if isPlugin && r.maxCallback >= 50 {
 			t.Errorf("%s %s threaded=%s: max callback %.2f ms, want < 50", run.name, run.output, th, r.maxCallback)
 		}
 	}
