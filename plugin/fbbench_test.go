@@ -90,10 +90,10 @@ func TestFluentBitBenchmark(t *testing.T) {
 	var runs []fbBenchRun
 	for _, o := range outputs {
 		// tail first: the plugin's CPU is given relative to it. The first
-		// plugin run after tail costs 1.2-1.5 s more CPU than the next ones
-		// whatever its threaded setting (measured: tail, on, off, default
-		// put the extra on "on"), so a warm-up run comes first and is
-		// marked as such.
+		// plugin run after tail used 10-50% more CPU than the next ones
+		// whatever its threaded setting (in the order tail, on, off,
+		// default the extra fell on "on"), so a warm-up run comes first
+		// and is shown as such.
 		runs = append(runs,
 			fbBenchRun{"tail (raw lines)", tailIn, o, "", lines},
 			fbBenchRun{"linux_audit (warm-up)", plugin, o, "", want},
