@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Document is one output record: an ordered tree of keys and values,
@@ -83,6 +84,11 @@ func (d *Document) leaf(key string, k nodeKind) *node {
 	n := &d.nodes[len(d.nodes)-1]
 	*n = node{key: key, kind: k}
 	return n
+}
+
+// Size is the memory the document holds for reuse, in bytes.
+func (d *Document) Size() int {
+	return cap(d.buf) + cap(d.nodes)*int(unsafe.Sizeof(node{})) + cap(d.stack)*4
 }
 
 // Object opens a nested object under key (key is ignored inside arrays).

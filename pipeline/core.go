@@ -35,7 +35,8 @@ type core struct {
 	doc   encode.Document
 	enc   []byte
 	out   func(enc []byte, ev *parser.Event)
-	stage *stage // nil: enrich on the loop's goroutine
+	stage *stage  // nil: enrich on the loop's goroutine
+	w     *writer // nil: encode and hand out on the stage's goroutine
 	text  textLine
 
 	// Deaths that are not audit events (enrich.Pending): side hands out
@@ -59,6 +60,9 @@ type ends struct {
 	side func(enc []byte)
 	life *lifecycle
 	kern []enrich.OOMKill
+	// docsOnly: out does not read its event, so documents may be
+	// encoded and handed out on a goroutine of their own (writer).
+	docsOnly bool
 }
 
 func newCore(cfg Config, liveProc bool, x ends) (*core, error) {
@@ -75,6 +79,9 @@ func newCore(cfg Config, liveProc bool, x ends) (*core, error) {
 	c := &core{cfg: cfg, enr: enr, out: x.out, side: x.side, life: x.life, kern: x.kern, liveTime: x.life != nil}
 	emit := c.emit
 	if runtime.GOMAXPROCS(0) > 1 {
+		if x.docsOnly && cfg.Format != "text" {
+			c.w = newWriter(c)
+		}
 		c.stage = newStage(c)
 		emit = c.stage.emit
 	}
@@ -88,6 +95,12 @@ func (c *core) emit(ev *parser.Event) {
 	c.absorb(ev)
 	if c.cfg.Format == "text" {
 		c.emitText(ev)
+		return
+	}
+	if c.w != nil {
+		if c.enr.Enrich(ev, c.w.doc()) {
+			c.w.add(false)
+		}
 		return
 	}
 	if !c.enr.Enrich(ev, &c.doc) {
@@ -137,9 +150,31 @@ func (c *core) absorb(ev *parser.Event) {
 
 // pending writes the death documents due at now.
 func (c *core) pending(now time.Time) {
+	if c.w != nil {
+		for c.enr.Pending(now, c.w.doc()) {
+			c.w.add(true)
+		}
+		return
+	}
 	for c.enr.Pending(now, &c.doc) {
 		c.encode()
 		c.side(c.enc)
+	}
+}
+
+// flushWriter hands the writer the documents so far (stage goroutine).
+func (c *core) flushWriter() {
+	if c.w != nil {
+		c.w.flush()
+	}
+}
+
+// stopWriter writes what the writer holds and ends it: from then on the
+// stage's goroutine is gone and finish encodes on the loop's.
+func (c *core) stopWriter() {
+	if c.w != nil {
+		c.w.stop()
+		c.w = nil
 	}
 }
 
@@ -290,6 +325,7 @@ func newStage(c *core) *stage {
 	go func() {
 		defer close(s.done)
 		defer c.publish()
+		defer c.stopWriter()
 		n := 0
 		t := time.NewTicker(500 * time.Millisecond)
 		defer t.Stop()
@@ -312,11 +348,14 @@ func newStage(c *core) *stage {
 					c.publish()
 				}
 				s.release(bt)
+				c.flushWriter()
 			case <-notify:
 				c.absorb(nil)
+				c.flushWriter()
 			case <-t.C:
 				c.enr.Tick()
 				c.absorb(nil)
+				c.flushWriter()
 				c.publish()
 			}
 		}
