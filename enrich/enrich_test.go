@@ -357,7 +357,7 @@ func TestSteadyStateAllocations(t *testing.T) {
 	var evs []*parser.Event
 	c := parser.NewCorrelator(parser.Config{}, func(ev *parser.Event) {
 		cp := &parser.Event{}
-		ev.CopyTo(cp)
+		ev.MoveTo(cp)
 		evs = append(evs, cp)
 	})
 	var r parser.Record

@@ -541,20 +541,34 @@ func TestStampDefersTimeout(t *testing.T) {
 	}
 }
 
-// TestCopyTo: a copied event stays intact after the correlator reuses the
-// original, record for record.
-func TestCopyTo(t *testing.T) {
-	var copies []*Event
+// TestMoveTo: a moved event stays intact while the correlator reuses the
+// buffers it was given back, as the pipeline's stage moves events into a
+// ring of reused slots: each slot is checked just before its next move.
+func TestMoveTo(t *testing.T) {
+	var ring [3]Event
 	var want []string
-	c := NewCorrelator(Config{}, func(e *Event) {
-		cp := &Event{}
-		e.CopyTo(cp)
-		copies = append(copies, cp)
+	text := func(e *Event) string {
 		var s string
 		for _, r := range e.Records {
 			s += string(r.Line) + "|" + string(r.Bytes(r.Fields[0].Key)) + "\n"
 		}
-		want = append(want, s)
+		return s
+	}
+	check := func(i int) {
+		if got := text(&ring[i%len(ring)]); got != want[i] {
+			t.Fatalf("moved event %d differs:\n%s\nwant\n%s", i, got, want[i])
+		}
+	}
+	c := NewCorrelator(Config{}, func(e *Event) {
+		n := len(want)
+		if n >= len(ring) {
+			check(n - len(ring))
+		}
+		want = append(want, text(e))
+		e.MoveTo(&ring[n%len(ring)])
+		if len(e.Records) != 0 || len(e.buf) != 0 {
+			t.Fatal("the event keeps records after MoveTo")
+		}
 	})
 	var r Record
 	for _, l := range corpus.Lines(corpus.Kills) {
@@ -563,17 +577,11 @@ func TestCopyTo(t *testing.T) {
 		}
 	}
 	c.Flush()
-	for i, e := range copies {
-		var s string
-		for _, r := range e.Records {
-			s += string(r.Line) + "|" + string(r.Bytes(r.Fields[0].Key)) + "\n"
-		}
-		if s != want[i] {
-			t.Fatalf("copy %d differs:\n%s\nwant\n%s", i, s, want[i])
-		}
+	for i := len(want) - len(ring); i < len(want); i++ {
+		check(i)
 	}
-	if len(copies) != 24 {
-		t.Fatalf("%d events", len(copies))
+	if len(want) != 24 {
+		t.Fatalf("%d events", len(want))
 	}
 }
 
@@ -586,12 +594,16 @@ func TestShrink(t *testing.T) {
 	const keep = 4 << 10
 	big := 0
 	c := NewCorrelator(Config{}, func(e *Event) {
-		e.CopyTo(&slot)
-		if len(slot.Records) != len(e.Records) || string(slot.buf) != string(e.buf) {
-			t.Fatalf("copy of %d records, %d bytes; event %d, %d", len(slot.Records), len(slot.buf), len(e.Records), len(e.buf))
+		var lines []string
+		for _, r := range e.Records {
+			lines = append(lines, string(r.Line))
 		}
-		for i := range e.Records {
-			if string(slot.Records[i].Line) != string(e.Records[i].Line) {
+		e.MoveTo(&slot)
+		if len(slot.Records) != len(lines) {
+			t.Fatalf("moved %d records of %d", len(slot.Records), len(lines))
+		}
+		for i, l := range lines {
+			if string(slot.Records[i].Line) != l {
 				t.Fatalf("record %d differs", i)
 			}
 		}
@@ -703,5 +715,48 @@ func TestRecordAfterTheNextEvent(t *testing.T) {
 	c.Flush()
 	if st := c.Stats(); len(got) != 3 || !got[2].late || st.Late != 1 || st.LateEvents != 1 {
 		t.Fatalf("%+v %+v", got, st)
+	}
+}
+
+// TestRecentSetMatchesAModel adds keys to a small recent set, many
+// colliding in its index and wrapping its ring, and checks every lookup
+// against the plain model: the last n distinct keys added are found, no
+// other key is.
+func TestRecentSetMatchesAModel(t *testing.T) {
+	const n = 7
+	s := newRecentSet(n)
+	var order []eventKey // the model: distinct keys, oldest first
+	rng := rand.New(rand.NewSource(12))
+	key := func() eventKey {
+		return eventKey{sec: int64(rng.Intn(4)), msec: uint16(rng.Intn(3)), serial: uint32(rng.Intn(6)), class: uint8(rng.Intn(2))}
+	}
+	for step := 0; step < 20000; step++ {
+		k := key()
+		known := false
+		for _, o := range order {
+			known = known || o == k
+		}
+		if got := s.lookup(k) != nil; got != known {
+			t.Fatalf("step %d: lookup(%+v) = %v, model says %v", step, k, got, known)
+		}
+		if rng.Intn(2) == 0 {
+			continue
+		}
+		s.add(&Event{key: k})
+		if !known {
+			order = append(order, k)
+			if len(order) > n {
+				order = order[1:]
+			}
+		}
+		used := 0
+		for _, v := range s.index {
+			if v != 0 {
+				used++
+			}
+		}
+		if used != len(order) {
+			t.Fatalf("step %d: index holds %d entries, model %d", step, used, len(order))
+		}
 	}
 }

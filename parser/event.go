@@ -355,17 +355,18 @@ func (e *Event) Cap() int {
 	return cap(e.buf) + cap(e.node) + cap(e.fields)*int(unsafe.Sizeof(Field{})) + cap(e.spans)*int(unsafe.Sizeof(recSpan{})) + cap(e.Records)*int(unsafe.Sizeof(Record{}))
 }
 
-// CopyTo makes dst an independent copy of e (reusing dst's buffers), valid
-// after the emit callback returns: for handing events to another goroutine.
-func (e *Event) CopyTo(dst *Event) {
+// MoveTo gives dst the event, its buffers included, and gives e dst's old
+// buffers, emptied: an event handed to another goroutine without a copy
+// (copying cost 5% of the kill log's CPU). Only from the emit callback,
+// whose event the correlator resets when the callback returns.
+func (e *Event) MoveTo(dst *Event) {
 	dst.Sec, dst.Msec, dst.Serial, dst.Reason, dst.Dropped, dst.Pos, dst.Late = e.Sec, e.Msec, e.Serial, e.Reason, e.Dropped, e.Pos, e.Late
 	dst.key = e.key
-	dst.node = append(dst.node[:0], e.node...)
-	dst.buf = append(dst.buf[:0], e.buf...)
-	dst.fields = append(dst.fields[:0], e.fields...)
-	dst.spans = append(dst.spans[:0], e.spans...)
-	dst.Records = append(dst.Records[:0], e.Records...)
+	dst.node, e.node = e.node, dst.node[:0]
+	dst.buf, e.buf = e.buf, dst.buf[:0]
+	dst.fields, e.fields = e.fields, dst.fields[:0]
+	dst.spans, e.spans = e.spans, dst.spans[:0]
+	dst.Records, e.Records = e.Records, dst.Records[:0]
 	dst.bytes = e.bytes
 	dst.prev, dst.next, dst.inFlight = nil, nil, false
-	dst.seal()
 }

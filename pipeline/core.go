@@ -368,7 +368,7 @@ func (s *stage) emit(ev *parser.Event) {
 		s.cur = <-s.free
 		s.cur.n, s.cur.bytes = 0, 0
 	}
-	ev.CopyTo(&s.cur.evs[s.cur.n])
+	ev.MoveTo(&s.cur.evs[s.cur.n])
 	s.cur.bytes += s.cur.evs[s.cur.n].Cap()
 	s.cur.n++
 	if s.cur.n == len(s.cur.evs) || s.cur.bytes >= stageBytes {
