@@ -541,6 +541,42 @@ func TestStampDefersTimeout(t *testing.T) {
 	}
 }
 
+// TestCopyTo: a copied event stays intact after the correlator reuses the
+// original, record for record.
+func TestCopyTo(t *testing.T) {
+	var copies []*Event
+	var want []string
+	c := NewCorrelator(Config{}, func(e *Event) {
+		cp := &Event{}
+		e.CopyTo(cp)
+		copies = append(copies, cp)
+		var s string
+		for _, r := range e.Records {
+			s += string(r.Line) + "|" + string(r.Bytes(r.Fields[0].Key)) + "\n"
+		}
+		want = append(want, s)
+	})
+	var r Record
+	for _, l := range corpus.Lines(corpus.Kills) {
+		if Parse(l, &r) == nil {
+			c.Add(&r)
+		}
+	}
+	c.Flush()
+	for i, e := range copies {
+		var s string
+		for _, r := range e.Records {
+			s += string(r.Line) + "|" + string(r.Bytes(r.Fields[0].Key)) + "\n"
+		}
+		if s != want[i] {
+			t.Fatalf("copy %d differs:\n%s\nwant\n%s", i, s, want[i])
+		}
+	}
+	if len(copies) != 24 {
+		t.Fatalf("%d events", len(copies))
+	}
+}
+
 // TestMoveTo: a moved event stays intact while the correlator reuses the
 // buffers it was given back, as the pipeline's stage moves events into a
 // ring of reused slots: each slot is checked just before its next move.

@@ -368,7 +368,15 @@ func (s *stage) emit(ev *parser.Event) {
 		s.cur = <-s.free
 		s.cur.n, s.cur.bytes = 0, 0
 	}
-	ev.MoveTo(&s.cur.evs[s.cur.n])
+	// An event within stageKeep moves (buffers swapped, no copy). A larger
+	// one is copied: moved, its buffers would be dropped by the slot's
+	// Shrink and grown again by the correlator for the next large event
+	// (moving them all cost the corpus 41% more bytes allocated).
+	if slot := &s.cur.evs[s.cur.n]; ev.Cap() <= stageKeep {
+		ev.MoveTo(slot)
+	} else {
+		ev.CopyTo(slot)
+	}
 	s.cur.bytes += s.cur.evs[s.cur.n].Cap()
 	s.cur.n++
 	if s.cur.n == len(s.cur.evs) || s.cur.bytes >= stageBytes {
