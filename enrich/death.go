@@ -250,19 +250,27 @@ func (e *Enricher) queueDeath(x death) {
 // Pending writes into doc the next death document due at now and reports
 // whether there was one. Call it until it returns false after Tick, after
 // Process and OOM, and (with a far-away now) at the end of an input.
+// A death the search criteria leave out is dropped here (counted as
+// filtered_search).
 func (e *Enricher) Pending(now time.Time, doc *encode.Document) bool {
 	d := e.deaths
-	best := -1
-	for i := range d.pending {
-		if !d.pending[i].due.After(now) && (best < 0 || d.pending[i].due.Before(d.pending[best].due)) {
-			best = i
+	var x death
+	for {
+		best := -1
+		for i := range d.pending {
+			if !d.pending[i].due.After(now) && (best < 0 || d.pending[i].due.Before(d.pending[best].due)) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return false
+		}
+		x = d.pending[best]
+		d.pending = append(d.pending[:best], d.pending[best+1:]...)
+		if e.searchDeath(&x) {
+			break
 		}
 	}
-	if best < 0 {
-		return false
-	}
-	x := d.pending[best]
-	d.pending = append(d.pending[:best], d.pending[best+1:]...)
 	doc.Reset()
 	if x.oom != nil {
 		d.stats.OOMKills++
@@ -463,14 +471,21 @@ func (e *Enricher) diedSummary(s []byte, x *death, c *cause) []byte {
 	return s
 }
 
+// oomVictim is the process table's entry of an OOM kill's victim, nil when
+// unknown or when the table's pid is another process now.
+func (e *Enricher) oomVictim(k *OOMKill) *Proc {
+	p := e.procs.Get(k.PID)
+	if p != nil && p.Comm != "" && k.Comm != "" && p.Comm != k.Comm {
+		return nil
+	}
+	return p
+}
+
 // writeOOM writes an OOM kill in the schema: the victim (target.* in the
 // default schema, beside the kill events' targets; process.* in ECS, an
 // end event), the kernel's figures under oom.
 func (e *Enricher) writeOOM(k *OOMKill, doc *encode.Document) {
-	p := e.procs.Get(k.PID)
-	if p != nil && p.Comm != "" && k.Comm != "" && p.Comm != k.Comm {
-		p = nil // the table's pid is another process now
-	}
+	p := e.oomVictim(k)
 	doc.Sec, doc.Nsec = k.Time.Unix(), int64(k.Time.Nanosecond())
 	e.ts = k.Time.UTC().AppendFormat(e.ts[:0], "2006-01-02T15:04:05.000Z")
 	doc.Trusted("@timestamp", e.ts)

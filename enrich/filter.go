@@ -386,3 +386,34 @@ func (e *Enricher) searchResolved(m *Model) bool {
 	e.stats.BySearch++
 	return false
 }
+
+// searchDeath applies the search to a death document (an OOM kill or a
+// watched process's end), which is about one process, the dead one: it
+// is what --pid and --target-pid name, its unit what --unit names. A
+// death has no audit key and no syscall, so --key and --syscall leave it
+// out (as ausearch leaves out events without them); its kind is oom or
+// death, its outcome success.
+func (e *Enricher) searchDeath(x *death) bool {
+	s := &e.f.search
+	if !s.on {
+		return true
+	}
+	pid, kind, at := x.proc.PID, KindDeath, time.UnixMilli(x.proc.Exit.Time)
+	if x.proc.Exit.Time == 0 {
+		at = time.Unix(x.proc.Exited, 0)
+	}
+	p := &x.proc
+	if x.oom != nil {
+		pid, kind, at = x.oom.PID, KindOOM, x.oom.Time
+		p = e.oomVictim(x.oom)
+	}
+	ok := at.Unix() >= s.since && at.Unix() <= s.until &&
+		(s.pids == nil || s.pids[pid]) && (s.tpids == nil || s.tpids[pid]) &&
+		(s.units == nil || (p != nil && s.units[p.Unit])) &&
+		s.keys == nil && s.syscalls == nil &&
+		(s.kinds == nil || s.kinds[kind]) && s.success != OutcomeFailure
+	if !ok {
+		e.stats.BySearch++
+	}
+	return ok
+}
