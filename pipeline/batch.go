@@ -44,7 +44,7 @@ func NewBatch(cfg Config, w io.Writer) (*Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := newCore(cfg, cfg.Proc == "true", ends{out: func(enc []byte, _ *parser.Event) { write(enc) }, side: write, kern: kern, docsOnly: true})
+	c, err := newCore(cfg, cfg.Proc == "true", ends{out: func(enc []byte, _ *parser.Event) { write(enc) }, side: write, kern: kern, docsOnly: true, parallel: cfg.parallel(true)})
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,9 +23,9 @@ type Source interface {
 
 // core is the chain every message goes through: parse, correlate, enrich,
 // encode, then out (the writer of the CLI, the queue of the plugin).
-// With more than one CPU, reading, parsing and correlating run on the
-// loop's goroutine while a second one enriches, encodes and hands out, in
-// order.
+// With two workers (Config.parallel), reading, parsing and correlating run
+// on the loop's goroutine while a second one enriches, encodes and hands
+// out, in order.
 type core struct {
 	cfg   Config
 	rec   parser.Record
@@ -63,6 +62,8 @@ type ends struct {
 	// docsOnly: out does not read its event, so documents may be
 	// encoded and handed out on a goroutine of their own (writer).
 	docsOnly bool
+	// parallel: a second goroutine enriches and encodes (Config.parallel).
+	parallel bool
 }
 
 func newCore(cfg Config, liveProc bool, x ends) (*core, error) {
@@ -78,7 +79,7 @@ func newCore(cfg Config, liveProc bool, x ends) (*core, error) {
 	}
 	c := &core{cfg: cfg, enr: enr, out: x.out, side: x.side, life: x.life, kern: x.kern, liveTime: x.life != nil}
 	emit := c.emit
-	if runtime.GOMAXPROCS(0) > 1 {
+	if x.parallel {
 		if x.docsOnly && cfg.Format != "text" {
 			c.w = newWriter(c)
 		}
@@ -457,6 +458,7 @@ func (c *core) publish() {
 
 // Stats are the pipeline's counters.
 type Stats struct {
+	Workers    int            `json:"workers"` // goroutines doing the work (the workers key)
 	Lines      uint64         `json:"lines"`
 	ParseErrs  uint64         `json:"parse_errors"`
 	Correlator parser.Stats   `json:"correlator"`
@@ -478,7 +480,10 @@ type QueueStats struct {
 // stats returns the counters; the enricher's from the stage when there is
 // one (it owns the enricher).
 func (c *core) stats() Stats {
-	s := Stats{Lines: c.lines.Load(), ParseErrs: c.badLines.Load(), Correlator: c.corr.Stats()}
+	s := Stats{Workers: 1, Lines: c.lines.Load(), ParseErrs: c.badLines.Load(), Correlator: c.corr.Stats()}
+	if c.stage != nil {
+		s.Workers = 2
+	}
 	if c.stage == nil {
 		s.Enrich = c.enr.Stats()
 	} else if es := c.enrStats.Load(); es != nil {

@@ -94,7 +94,7 @@ func Start(cfg Config, log *slog.Logger) (*Live, error) {
 	}
 	l.life = life
 	var err error
-	if l.c, err = newCore(cfg, live, ends{out: l.out, side: l.sideOut, life: life}); err != nil {
+	if l.c, err = newCore(cfg, live, ends{out: l.out, side: l.sideOut, life: life, parallel: cfg.parallel(false)}); err != nil {
 		if life != nil {
 			life.close()
 		}

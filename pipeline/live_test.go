@@ -21,9 +21,12 @@ func entries(t testing.TB, b []byte) []string {
 	return ids
 }
 
-func startFile(t *testing.T, path, db string) *Live {
+func startFile(t *testing.T, path, db string) *Live { return startWorkers(t, path, db, "auto") }
+
+// startWorkers is startFile with the workers key.
+func startWorkers(t *testing.T, path, db, workers string) *Live {
 	cfg := Default()
-	cfg.Path, cfg.DB, cfg.ReadFromHead, cfg.Proc = path, db, true, "false"
+	cfg.Path, cfg.DB, cfg.ReadFromHead, cfg.Proc, cfg.Workers = path, db, true, "false", workers
 	l, err := Start(cfg, audittest.Logger(t))
 	if err != nil {
 		t.Fatal(err)
@@ -50,46 +53,56 @@ func drain(t *testing.T, l *Live, seen map[string]int, want int, limit int) int 
 	return got
 }
 
+// TestLiveFileCorpus and TestLiveFileRestart run with one worker (auto's
+// choice for a file) and with two.
 func TestLiveFileCorpus(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "audit.log")
-	os.WriteFile(path, corpus.Bytes(corpus.Enriched), 0o600)
-	l := startFile(t, path, "")
-	seen := map[string]int{}
-	drain(t, l, seen, 9351, 0)
-	l.Stop()
-	if len(seen) != 9351 {
-		t.Fatalf("%d events, want 9351", len(seen))
-	}
-	for id, n := range seen {
-		if n != 1 {
-			t.Fatalf("event %s delivered %d times", id, n)
-		}
+	for _, w := range []string{"1", "2"} {
+		t.Run("workers="+w, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "audit.log")
+			os.WriteFile(path, corpus.Bytes(corpus.Enriched), 0o600)
+			l := startWorkers(t, path, "", w)
+			seen := map[string]int{}
+			drain(t, l, seen, 9351, 0)
+			l.Stop()
+			if len(seen) != 9351 {
+				t.Fatalf("%d events, want 9351", len(seen))
+			}
+			for id, n := range seen {
+				if n != 1 {
+					t.Fatalf("event %s delivered %d times", id, n)
+				}
+			}
+		})
 	}
 }
 
 // TestLiveFileRestart stops the pipeline in the middle of the corpus and
 // starts it again from its offsets file: every event exactly once.
 func TestLiveFileRestart(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "audit.log")
-	db := filepath.Join(dir, "offsets.db")
-	os.WriteFile(path, corpus.Bytes(corpus.Enriched), 0o600)
-	seen := map[string]int{}
-	for round := 0; round < 4 && len(seen) < 9351; round++ {
-		l := startFile(t, path, db)
-		drain(t, l, seen, 9351, 2500)
-		// Stop right after the last acknowledgement: Stop itself must
-		// save what was delivered.
-		l.Stop()
-	}
-	if len(seen) != 9351 {
-		t.Fatalf("%d events after restarts, want 9351", len(seen))
-	}
-	for id, n := range seen {
-		if n != 1 {
-			t.Fatalf("event %s delivered %d times across restarts", id, n)
-		}
+	for _, w := range []string{"1", "2"} {
+		t.Run("workers="+w, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "audit.log")
+			db := filepath.Join(dir, "offsets.db")
+			os.WriteFile(path, corpus.Bytes(corpus.Enriched), 0o600)
+			seen := map[string]int{}
+			for round := 0; round < 4 && len(seen) < 9351; round++ {
+				l := startWorkers(t, path, db, w)
+				drain(t, l, seen, 9351, 2500)
+				// Stop right after the last acknowledgement: Stop itself
+				// must save what was delivered.
+				l.Stop()
+			}
+			if len(seen) != 9351 {
+				t.Fatalf("%d events after restarts, want 9351", len(seen))
+			}
+			for id, n := range seen {
+				if n != 1 {
+					t.Fatalf("event %s delivered %d times across restarts", id, n)
+				}
+			}
+		})
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -100,6 +101,9 @@ func TestFluentBitBenchmark(t *testing.T) {
 			fbBenchRun{"linux_audit", plugin, o, "", want},
 			fbBenchRun{"linux_audit", plugin, o, "on", want},
 			fbBenchRun{"linux_audit", plugin, o, "off", want},
+			// the default for a file is one worker: two, for the
+			// trade-off (README, Numbers)
+			fbBenchRun{"linux_audit workers=2", slices.Concat(plugin, []string{"-p", "workers=2"}), o, "", want},
 		)
 	}
 	t.Logf("| run | output | threaded | events/s | wall s | CPU s | CPU / tail's | peak RSS MB | max callback ms | records |")
