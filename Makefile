@@ -53,14 +53,14 @@ bench:
 
 ## fuzz: the parser, correlator, enricher, kernel-log (OOM, /dev/kmsg record) and container-name fuzz targets, FUZZTIME each
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./parser
-	$(GO) test -run '^$$' -fuzz '^FuzzCorrelate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./parser
-	$(GO) test -run '^$$' -fuzz '^FuzzEnrich$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./enrich
-	$(GO) test -run '^$$' -fuzz '^FuzzOOMParser$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./source/kmsg
-	$(GO) test -run '^$$' -fuzz '^FuzzRecord$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./source/kmsg
-	$(GO) test -run '^$$' -fuzz '^FuzzParseLogName$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./enrich/containers
-	$(GO) test -run '^$$' -fuzz '^FuzzParseCgroup$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./enrich/containers
-	$(GO) test -run '^$$' -fuzz '^FuzzDockerConfig$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./enrich/containers
+	GO=$(GO) ./scripts/fuzz.sh FuzzParse ./parser $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzCorrelate ./parser $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzEnrich ./enrich $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzOOMParser ./source/kmsg $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzRecord ./source/kmsg $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzParseLogName ./enrich/containers $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzParseCgroup ./enrich/containers $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzDockerConfig ./enrich/containers $(FUZZTIME)
 
 ## compare: whole-process speed against ausearch -i and laurel on the same input
 compare: cli
