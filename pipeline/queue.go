@@ -21,7 +21,7 @@ type queue struct {
 	bytes   int      // queued bytes
 	max     int
 	closed  bool
-	batch   []byte  // the last batch taken, kept until the next take
+	held    *chunk  // drained by the last take, recycled at the next
 	pending []entry // the entries taken, until acked
 }
 
@@ -76,44 +76,56 @@ func (q *queue) put(b []byte, e entry, wait bool) bool {
 	return true
 }
 
-// take copies up to max bytes of whole entries (at least one entry when
-// any is queued) into a batch and returns it; the batch stays valid until
-// the next take. The entries count as delivered only once acked; entries
-// of several takes can wait for their ack together.
+// take returns up to max bytes of whole entries (at least one entry when
+// any is queued), all from the oldest chunk: a slice of the chunk, not a
+// copy (the plugin's feeder copies it into the hand-over anyway, and the
+// copy here was 2% of the live path's CPU). A caller wanting more takes
+// again. The batch stays valid until the next take: a chunk it drained is
+// recycled only then. The entries count as delivered only once acked;
+// entries of several takes can wait for their ack together.
 func (q *queue) take(max int) ([]byte, int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	// Size the batch first.
-	size, count := 0, 0
-	for i := q.head; i < len(q.meta); i++ {
-		if count > 0 && size+q.meta[i].size > max {
-			break
+	if c := q.held; c != nil {
+		q.held = nil
+		if len(q.free) < 4 {
+			c.b, c.read = c.b[:0], 0
+			q.free = append(q.free, c)
 		}
-		size += q.meta[i].size
-		count++
 	}
-	if count == 0 {
+	if q.head == len(q.meta) {
 		return nil, 0
 	}
-	q.batch = q.batch[:0]
-	n := 0
-	for n < count {
-		e := q.meta[q.head]
-		c := q.chunks[0]
-		q.batch = append(q.batch, c.b[c.read:c.read+e.size]...)
-		c.read += e.size
-		q.bytes -= e.size
-		if c.read == len(c.b) && (len(q.chunks) > 1 || q.head+1 == len(q.meta)) {
-			// Chunk drained: recycle it.
-			q.chunks = q.chunks[1:]
-			if cap(c.b) == chunkSize && len(q.free) < 4 {
-				c.b, c.read = c.b[:0], 0
-				q.free = append(q.free, c)
-			}
+	if len(q.chunks) == 0 {
+		// Only empty entries are left (their chunk drained with the
+		// entries before them).
+		n := len(q.meta) - q.head
+		q.pending = append(q.pending, q.meta[q.head:]...)
+		q.meta, q.head = q.meta[:0], 0
+		return nil, n
+	}
+	c := q.chunks[0]
+	size, n := 0, 0
+	for i := q.head; i < len(q.meta); i++ {
+		e := q.meta[i].size
+		if n > 0 && (size+e > max || c.read+size+e > len(c.b)) {
+			break
 		}
-		q.pending = append(q.pending, e)
-		q.head++
+		size += e
 		n++
+	}
+	q.pending = append(q.pending, q.meta[q.head:q.head+n]...)
+	q.head += n
+	batch := c.b[c.read : c.read+size]
+	c.read += size
+	q.bytes -= size
+	if c.read == len(c.b) {
+		// Drained: recycled at the next take, once the batch is done
+		// with (only chunks of the standard size; put reuses them).
+		q.chunks = q.chunks[1:]
+		if cap(c.b) == chunkSize {
+			q.held = c
+		}
 	}
 	if q.head == len(q.meta) {
 		q.meta, q.head = q.meta[:0], 0
@@ -122,7 +134,7 @@ func (q *queue) take(max int) ([]byte, int) {
 		q.head = 0
 	}
 	q.room.Broadcast()
-	return q.batch, n
+	return batch, n
 }
 
 // ack reports that every batch taken was handed over and returns their

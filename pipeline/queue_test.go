@@ -133,3 +133,38 @@ func TestQueueAckN(t *testing.T) {
 		t.Fatalf("unacked after acking all: %v", ps)
 	}
 }
+
+// TestQueueBatchStaysValid: take returns a slice of a chunk, not a copy;
+// what it returned must stay intact while more is put, until the next
+// take, though the chunk it drained is reused after that.
+func TestQueueBatchStaysValid(t *testing.T) {
+	q := newQueue(64 << 20)
+	data := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 100<<10) }
+	for i := 0; i < 10; i++ { // 10 entries of 100 KiB: one 1 MiB chunk
+		q.put(data(i), entry{}, false)
+	}
+	q.put(data(10), entry{}, false) // the next chunk
+	b, n := q.take(1 << 30)
+	if n != 10 || len(b) != 10*100<<10 {
+		t.Fatalf("took %d entries, %d bytes; want the first chunk's 10", n, len(b))
+	}
+	want := bytes.Clone(b)
+	for i := 11; i < 40; i++ { // fills chunk 2, then needs chunks 3 and 4
+		q.put(data(i), entry{}, false)
+	}
+	if !bytes.Equal(b, want) {
+		t.Fatal("the batch changed before the next take")
+	}
+	for got := 10; got < 40; {
+		b, n := q.take(1 << 30)
+		if n == 0 {
+			t.Fatalf("%d entries taken of 40", got)
+		}
+		for k := 0; k < n; k++ {
+			if e := b[k*100<<10 : (k+1)*100<<10]; !bytes.Equal(e, data(got+k)) {
+				t.Fatalf("entry %d holds %d", got+k, e[0])
+			}
+		}
+		got += n
+	}
+}

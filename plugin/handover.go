@@ -93,9 +93,6 @@ func (f *feeder) step() bool {
 		}
 		room -= len(b)
 		open += len(b)
-		if len(b) < feedStep/2 {
-			return true // the queue is drained
-		}
 	}
 	return true
 }
