@@ -494,13 +494,18 @@ type QueueStats struct {
 	Skipped   uint64 `json:"resume_skipped"`
 }
 
+// workers is the number of goroutines doing the work (the workers key).
+func (c *core) workers() int {
+	if c.stage != nil {
+		return 2
+	}
+	return 1
+}
+
 // stats returns the counters; the enricher's from the stage when there is
 // one (it owns the enricher).
 func (c *core) stats() Stats {
-	s := Stats{Workers: 1, Lines: c.lines.Load(), ParseErrs: c.badLines.Load(), Correlator: c.corr.Stats()}
-	if c.stage != nil {
-		s.Workers = 2
-	}
+	s := Stats{Workers: c.workers(), Lines: c.lines.Load(), ParseErrs: c.badLines.Load(), Correlator: c.corr.Stats()}
 	if c.stage == nil {
 		s.Enrich = c.enr.Stats()
 	} else if es := c.enrStats.Load(); es != nil {

@@ -385,7 +385,7 @@ func (l *Live) Stop() error {
 
 // Stats returns the counters (the correlator's as of the last tick).
 func (l *Live) Stats() Stats {
-	s := Stats{Lines: l.c.lines.Load(), ParseErrs: l.c.badLines.Load()}
+	s := Stats{Workers: l.c.workers(), Lines: l.c.lines.Load(), ParseErrs: l.c.badLines.Load()}
 	if cs := l.corrStats.Load(); cs != nil {
 		s.Correlator = *cs
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -64,6 +65,13 @@ func TestLiveFileCorpus(t *testing.T) {
 			l := startWorkers(t, path, "", w)
 			seen := map[string]int{}
 			drain(t, l, seen, 9351, 0)
+			want := 1
+			if w == "2" && runtime.GOMAXPROCS(0) > 1 {
+				want = 2
+			}
+			if got := l.Stats().Workers; got != want {
+				t.Errorf("stats say %d workers, want %d", got, want)
+			}
 			l.Stop()
 			if len(seen) != 9351 {
 				t.Fatalf("%d events, want 9351", len(seen))
